@@ -1,0 +1,54 @@
+# Two commands matter: `make demo` and `make test`. Each sets up what it needs first (idempotent).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REQUIREMENTS := requirements/runtime.txt requirements/dev.txt requirements/constraints.txt \
+	layers/lipsync/requirements.txt pyproject.toml
+# Quiet jsii's Node end-of-life banner and keep the CDK offline.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup demo test lint typecheck pytest layer bench clean
+
+help:
+	@echo "make demo   set up, then run a lip-sync job end to end on this machine"
+	@echo "make test   set up, then run linters, type checks and the whole test suite"
+	@echo "make bench  timing and throughput figures (not part of the tests)"
+
+$(STAMP): $(REQUIREMENTS)
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/lipsync demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+pytest: setup
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+test: lint typecheck pytest
+
+layer: setup
+	rm -rf build/layer && $(PY) -c "from pathlib import Path; from infra.layer_bundling import build_layer; \
+	print(build_layer(Path('build/layer')))"
+
+bench: setup
+	$(PY) -m benchmarks.layer_footprint
+
+clean:
+	rm -rf build cdk.out out .pytest_cache .mypy_cache .ruff_cache

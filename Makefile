@@ -48,7 +48,7 @@ layer: setup
 	print(build_layer(Path('build/layer')))"
 
 bench: setup
-	$(PY) -m benchmarks.layer_footprint
+	$(PY) -m benchmarks
 
 clean:
 	rm -rf build cdk.out out .pytest_cache .mypy_cache .ruff_cache

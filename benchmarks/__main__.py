@@ -1,0 +1,6 @@
+"""``make bench``: every benchmark, one after the other."""
+
+from benchmarks import emulator_throughput, layer_footprint
+
+layer_footprint.main()
+emulator_throughput.main()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lipsync.emulator import Emulator
@@ -59,11 +59,13 @@ def main() -> None:
         make_voice(media / "voice60.wav", seconds=60.0)
         qps = status_queries_per_second(media)
         print(
-            f"emulator: {qps:,.0f} CVGetResult answers/s ({CLIENTS} keep-alive clients in {LOAD_PROCESSES} processes, each signature checked)"
+            f"emulator: {qps:,.0f} CVGetResult answers/s ({CLIENTS} keep-alive clients in "
+            f"{LOAD_PROCESSES} processes, each signature checked)"
         )
         for width, height in ((640, 360), (1280, 720)):
             print(
-                f"emulator: 60 s output at {width}x{height} 25 fps rendered in {render_seconds(media, width, height):.1f} s"
+                f"emulator: 60 s output at {width}x{height} 25 fps rendered in "
+                f"{render_seconds(media, width, height):.1f} s"
             )
     sys.stdout.flush()
 

@@ -16,7 +16,7 @@ from aws_cdk import BundlingOptions, ILocalBundling
 
 LAYER_ROOT = Path(__file__).resolve().parent.parent / "layers" / "lipsync"
 CONSTRAINTS = LAYER_ROOT.parent.parent / "requirements" / "constraints.txt"  # pins transitive deps
-LAMBDA_PYTHON_VERSION = "3.13"
+LAMBDA_PYTHON_VERSION = "3.14"
 LAMBDA_PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 
 

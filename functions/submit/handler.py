@@ -1,0 +1,25 @@
+"""Submit (Step Functions task): pay for one lip-sync task for this attempt, or find the one paid for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lipsync_core.jobs import runtime
+from lipsync_core.jobs.models import JobState
+from lipsync_core.jobs.submission import submit_job
+from lipsync_core.observability import metric_sink, workflow_task
+
+
+@workflow_task(JobState)
+def handler(state: JobState, context: LambdaContext) -> dict[str, Any]:
+    cursor = submit_job(
+        state,
+        store=runtime.job_store(),
+        volc=runtime.volc_client(),
+        s3=runtime.s3_client(),
+        settings=runtime.settings(),
+        metrics=metric_sink,
+    )
+    return cursor.model_dump()

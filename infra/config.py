@@ -1,0 +1,59 @@
+"""The stack's configuration: CDK context (``cdk.json`` or ``-c key=value``) with sensible defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+CONTEXT_PREFIX = "lipsync:"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    # Polling: first wait, geometric growth, cap (seconds). Local runs shrink these.
+    poll_first_seconds: int = 15
+    poll_growth: float = 1.5
+    poll_max_seconds: int = 120
+    # A job fails after this long (kept well under the service's 12-hour task lifetime).
+    job_deadline_seconds: int = 6 * 3600
+    max_submit_attempts: int = 3  # the first submission plus resubmissions after not_found/expired
+    # Result URLs may only come from these hosts (and their subdomains); empty allows any public host.
+    result_url_allowed_hosts: str = "volcengineapi.com,volces.com,volccdn.com,byteimg.com,bytecdn.cn"
+    event_source: str = "lipsync.pipeline"
+    event_bus_name: str = "lipsync"
+    secret_name: str = "lipsync/volcengine"  # noqa: S105 - the secret's name, not its value
+    volc_endpoint: str = "https://visual.volcengineapi.com"
+    output_prefix: str = "outputs/"
+    input_expiry_days: int = 30  # lifecycle for uploaded inputs
+    copy_memory_mb: int = 256  # the copy streams: memory stays bounded whatever the result's size
+    allow_local_urls: bool = False  # http and private result URLs: only for the offline runtime
+
+    @classmethod
+    def from_context(cls, scope: Construct) -> StackConfig:
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = scope.node.try_get_context(CONTEXT_PREFIX + field.name)
+            if raw is None:
+                continue
+            if field.type == "bool":
+                values[field.name] = (
+                    raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+                )
+            elif field.type == "int":
+                values[field.name] = int(raw)
+            elif field.type == "float":
+                values[field.name] = float(raw)
+            else:
+                values[field.name] = str(raw)
+        config = cls(**values)
+        if config.job_deadline_seconds >= 11 * 3600:
+            raise ValueError("job_deadline_seconds must stay under the service's 12-hour task lifetime")
+        return config
+
+    @property
+    def state_machine_timeout(self) -> cdk.Duration:
+        """A backstop past the job deadline, which the poll step enforces first."""
+        return cdk.Duration.seconds(self.job_deadline_seconds + 1800)

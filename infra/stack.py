@@ -1,0 +1,49 @@
+"""The lip-sync stack: composes one construct per concern."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from .config import StackConfig
+from .credentials import VolcCredentials
+from .events import JobEvents
+from .functions import WorkflowFunctions
+from .nag import acknowledge_findings
+from .signing_layer import SigningLayer
+from .storage import Storage
+from .workflow import JobWorkflow
+
+
+class LipSyncStack(cdk.Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StackConfig | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        config = config or StackConfig.from_context(self)
+        self.config = config
+        storage = Storage(self, "Storage", config=config)
+        credentials = VolcCredentials(self, "Credentials", config=config)
+        layers = SigningLayer(self, "SigningLayer")
+        job_events = JobEvents(self, "Events", config=config)
+        functions = WorkflowFunctions(
+            self,
+            "Functions",
+            config=config,
+            layers=layers,
+            bucket=storage.bucket,
+            table=storage.table,
+            secret=credentials.secret,
+            event_bus_name=job_events.bus.event_bus_name,
+        )
+        workflow = JobWorkflow(self, "Workflow", config=config, functions=functions, bus=job_events.bus)
+
+        for name, value in {
+            "BucketName": storage.bucket.bucket_name,
+            "EventBusName": job_events.bus.event_bus_name,
+            "JobTableName": storage.table.table_name,
+            "StateMachineArn": workflow.state_machine.state_machine_arn,
+            "SecretArn": credentials.secret.secret_arn,
+        }.items():
+            cdk.CfnOutput(self, name, value=value)
+        acknowledge_findings(self)

@@ -1,0 +1,67 @@
+"""Storage: the bucket for inputs, manifests and results, and the job table."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from .config import StackConfig
+
+
+class Storage(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Media",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,  # manifests are deduplicated by key and version
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="media/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="abort-incomplete-uploads",
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                ),
+                s3.LifecycleRule(
+                    id="expire-inputs",
+                    prefix="inputs/",
+                    expiration=cdk.Duration.days(config.input_expiry_days),
+                ),
+                s3.LifecycleRule(
+                    id="expire-old-versions", noncurrent_version_expiration=cdk.Duration.days(7)
+                ),
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.table = dynamodb.TableV2(
+            self,
+            "Jobs",
+            partition_key=dynamodb.Attribute(name="job_id", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            global_secondary_indexes=[
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name="by-status",
+                    partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
+                    sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+                )
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )

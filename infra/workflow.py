@@ -1,0 +1,165 @@
+"""The job state machine (DESIGN §2): Submit, an adaptive Wait, Poll and a Choice; bounded
+resubmission; retries with backoff and jitter on the retryable error classes only; every failure
+caught into one path; exactly one terminal event per job."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from .config import StackConfig
+from .functions import WorkflowFunctions
+
+SUCCEEDED_DETAIL_TYPE = "LipSync Job Succeeded"
+FAILED_DETAIL_TYPE = "LipSync Job Failed"
+THROTTLED = ["VolcThrottledError"]
+UNAVAILABLE = ["VolcUnavailableError"]
+DOWNLOAD = ["ResultDownloadError"]
+STATUS = "$.cursor.status"
+
+
+class JobWorkflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        functions: WorkflowFunctions,
+        bus: events.IEventBus,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        submit = self._invoke("Submit", functions.submit, result_path="$.cursor")
+        wait = sfn.Wait(self, "WaitBeforePoll", time=sfn.WaitTime.seconds_path("$.cursor.wait_seconds"))
+        poll = self._invoke("Poll", functions.poll, result_path="$.cursor")
+        copy = self._invoke("CopyResult", functions.copy_result, result_path="$.event")
+        emit_succeeded = self._emit("EmitSucceeded", bus, config, SUCCEEDED_DETAIL_TYPE)
+        task_lost = sfn.Pass(
+            self,
+            "TaskLost",
+            parameters={
+                "Error": "TaskLostError",
+                "Cause": sfn.JsonPath.format(
+                    "the service answered {} for task {} on attempt {}; no resubmission left",
+                    sfn.JsonPath.string_at(STATUS),
+                    sfn.JsonPath.string_at("$.cursor.task_id"),
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.number_at("$.cursor.attempt")),
+                ),
+            },
+            result_path="$.error",
+        )
+        record_failure = self._invoke("RecordFailure", functions.record_failure, result_path="$.event")
+        emit_failed = self._emit("EmitFailed", bus, config, FAILED_DETAIL_TYPE)
+        failed = sfn.Fail(self, "JobFailed", error="LipSyncJobFailed", cause_path="$.event.error.message")
+
+        for step in (submit, poll, copy):
+            step.add_retry(
+                errors=THROTTLED,
+                interval=cdk.Duration.seconds(5),
+                backoff_rate=2,
+                max_attempts=6,
+                max_delay=cdk.Duration.seconds(120),
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            step.add_retry(
+                errors=UNAVAILABLE,
+                interval=cdk.Duration.seconds(3),
+                backoff_rate=2,
+                max_attempts=5,
+                max_delay=cdk.Duration.seconds(60),
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+        copy.add_retry(
+            errors=DOWNLOAD,
+            interval=cdk.Duration.seconds(10),
+            backoff_rate=2,
+            max_attempts=3,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        failure_path = record_failure.next(emit_failed).next(failed)
+        for step in (submit, poll, copy):
+            step.add_catch(failure_path, errors=["States.ALL"], result_path="$.error")
+
+        resubmit = sfn.Condition.and_(
+            sfn.Condition.or_(
+                sfn.Condition.string_equals(STATUS, "not_found"),
+                sfn.Condition.string_equals(STATUS, "expired"),
+            ),
+            sfn.Condition.number_less_than("$.cursor.attempt", config.max_submit_attempts),
+        )
+        status = (
+            sfn.Choice(self, "TaskStatus")
+            .when(
+                sfn.Condition.or_(
+                    sfn.Condition.string_equals(STATUS, "in_queue"),
+                    sfn.Condition.string_equals(STATUS, "generating"),
+                ),
+                wait,
+            )
+            .when(
+                sfn.Condition.string_equals(STATUS, "done"),
+                copy.next(emit_succeeded).next(sfn.Succeed(self, "JobSucceeded")),
+            )
+            .when(resubmit, submit)
+            .otherwise(task_lost.next(failure_path))
+        )
+        definition = submit.next(wait).next(poll).next(status)
+
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=config.state_machine_timeout,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=logs.LogGroup(
+                    self,
+                    "Logs",
+                    retention=logs.RetentionDays.ONE_MONTH,
+                    removal_policy=cdk.RemovalPolicy.DESTROY,
+                ),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=False,  # states and transitions, not payloads
+            ),
+        )
+
+    def _invoke(self, name: str, function: object, *, result_path: str) -> tasks.LambdaInvoke:
+        return tasks.LambdaInvoke(
+            self,
+            name,
+            lambda_function=function,  # type: ignore[arg-type]
+            payload_response_only=True,
+            result_path=result_path,
+            retry_on_service_exceptions=True,
+        )
+
+    def _emit(
+        self, name: str, bus: events.IEventBus, config: StackConfig, detail_type: str
+    ) -> tasks.EventBridgePutEvents:
+        step = tasks.EventBridgePutEvents(
+            self,
+            name,
+            entries=[
+                tasks.EventBridgePutEventsEntry(
+                    detail=sfn.TaskInput.from_json_path_at("$.event"),
+                    detail_type=detail_type,
+                    source=config.event_source,
+                    event_bus=bus,
+                )
+            ],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        step.add_retry(
+            errors=["States.ALL"],
+            interval=cdk.Duration.seconds(2),
+            backoff_rate=2,
+            max_attempts=4,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        return step

@@ -1,0 +1,54 @@
+"""The details of the events the workflow announces (ids and pointers only, never media).
+
+Their JSON Schemas live in ``schemas/events/``; tests validate real details against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import CopiedResult, Cursor
+from .store import iso_now
+
+SCHEMA_VERSION = 1
+SUCCEEDED = "LipSync Job Succeeded"
+FAILED = "LipSync Job Failed"
+REJECTED = "LipSync Job Rejected"
+CANCELLED = "LipSync Job Cancelled"
+REQUESTED = "LipSync Job Requested"
+MAX_MESSAGE = 1000
+
+
+def succeeded_detail(
+    job_id: str, record: dict[str, Any], copied: CopiedResult, cursor: Cursor
+) -> dict[str, Any]:
+    return {
+        "version": SCHEMA_VERSION,
+        "job_id": job_id,
+        "status": "SUCCEEDED",
+        "mode": record["mode"],
+        "task_id": cursor.task_id,
+        "attempt": cursor.attempt,
+        "output": {**copied.model_dump(exclude_none=True), "uri": f"s3://{copied.bucket}/{copied.key}"},
+        "created_at": record["created_at"],
+        "finished_at": iso_now(),
+    }
+
+
+def failed_detail(
+    job_id: str, failure: dict[str, Any], record: dict[str, Any] | None, cursor: Cursor | None
+) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "version": SCHEMA_VERSION,
+        "job_id": job_id,
+        "status": "FAILED",
+        "error": failure,
+        "finished_at": iso_now(),
+    }
+    if record is not None:
+        detail["mode"] = record.get("mode")
+        detail["created_at"] = record.get("created_at")
+    if cursor is not None:
+        detail["task_id"] = cursor.task_id
+        detail["attempt"] = cursor.attempt
+    return {k: v for k, v in detail.items() if v is not None}

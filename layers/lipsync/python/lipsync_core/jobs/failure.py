@@ -1,0 +1,57 @@
+"""RecordFailure: turn what Step Functions caught into a FAILED job record and the failed event."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from . import metrics as m
+from .events import MAX_MESSAGE, failed_detail
+from .models import FailureState
+from .store import JobNotFoundError, JobStore
+
+# VolcError.__str__ ends with "(code=…, http_status=…, request_id=…)".
+_DETAILS = re.compile(
+    r"^(?P<message>.*?)\s*\((?P<details>(?:code|http_status|request_id)=[^()]*)\)\s*$", re.S
+)
+_RETRYABLE = {"VolcThrottledError", "VolcUnavailableError", "ResultDownloadError"}
+
+
+def describe_failure(error: str, cause: str | None) -> dict[str, Any]:
+    """Name, message, service code and request id from a Catch's ``Error`` and ``Cause``."""
+    message = cause or error
+    name = error
+    try:
+        parsed = json.loads(cause) if cause else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):  # a Lambda error: {"errorMessage", "errorType", ...}
+        message = str(parsed.get("errorMessage") or error)
+        name = str(parsed.get("errorType") or error)
+    failure: dict[str, Any] = {"name": name, "message": message}
+    match = _DETAILS.match(message)
+    if match:
+        failure["message"] = match["message"]
+        for item in match["details"].split(", "):
+            key, _, value = item.partition("=")
+            failure[key] = int(value) if value.isdigit() else value
+    failure["message"] = str(failure["message"])[:MAX_MESSAGE]
+    failure["retryable"] = name in _RETRYABLE
+    return failure
+
+
+def record_failure(
+    state: FailureState, *, store: JobStore, metrics: m.MetricsSink | None = None
+) -> dict[str, Any]:
+    """Mark the job FAILED (unless it already ended) and return the failed event's detail."""
+    metrics = metrics or m.NoMetrics()
+    failure = describe_failure(state.error.Error, state.error.Cause)
+    try:
+        record: dict[str, Any] | None = store.get(state.job_id)
+    except JobNotFoundError:
+        record = None
+    if record is not None:
+        store.finish(state.job_id, "FAILED", error=failure)
+    metrics.add_metric(m.FAILED, "Count", 1)
+    return failed_detail(state.job_id, failure, record, state.cursor)

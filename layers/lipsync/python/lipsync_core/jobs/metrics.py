@@ -1,0 +1,23 @@
+"""The metrics the workflow emits, behind a tiny protocol so logic does not depend on Powertools."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class MetricsSink(Protocol):
+    def add_metric(self, name: str, unit: str, value: float) -> None: ...
+
+
+class NoMetrics:
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        return None
+
+
+SUBMITTED = "JobsSubmitted"
+SUCCEEDED = "JobsSucceeded"
+FAILED = "JobsFailed"
+POLLS = "Polls"
+THROTTLES = "Throttles"
+PROCESSING_SECONDS = "ProcessingSeconds"
+BYTES_COPIED = "BytesCopied"

@@ -1,0 +1,96 @@
+"""Opening the service's result URL safely: https only, public addresses only, connection pinned.
+
+The host is resolved once, every address checked, and the connection made to the checked address
+(with the original name for TLS and ``Host``), so a DNS answer that changes between the check and
+the connection cannot point the function at something private.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import certifi
+import urllib3
+
+from .errors import ResultDownloadError, ResultUrlRejectedError
+
+
+class ResultUrlExpiredError(ResultDownloadError):
+    """The URL answered 403/404: it expired; a fresh one from ``CVGetResult`` will do."""
+
+
+@dataclass(frozen=True)
+class UrlPolicy:
+    allow_local: bool = False  # http and private addresses, for the offline runtime only
+    allowed_hosts: tuple[str, ...] = ()  # host names or parent domains; empty: any public host
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+
+
+def _host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    return not allowed or any(host == entry or host.endswith("." + entry.lstrip(".")) for entry in allowed)
+
+
+def check_url(url: str, policy: UrlPolicy) -> tuple[str, str, int, str]:
+    """Returns (scheme, host, port, pinned address); raises ``ResultUrlRejectedError``."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme != "https" and not (policy.allow_local and scheme == "http"):
+        raise ResultUrlRejectedError(f"result URL scheme {scheme!r} is not allowed (https only)")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ResultUrlRejectedError("result URL has no host")
+    if not _host_allowed(host, policy.allowed_hosts):
+        raise ResultUrlRejectedError(f"result URL host {host!r} is not in the allowed list")
+    port = parts.port or (443 if scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ResultDownloadError(f"cannot resolve result host {host!r}: {exc}") from None
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not policy.allow_local:
+        private = [str(a) for a in addresses if not a.is_global]
+        if private:
+            raise ResultUrlRejectedError(
+                f"result URL host {host!r} resolves to non-public address(es) {', '.join(private)}"
+            )
+    return scheme, host, port, str(addresses[0])
+
+
+def open_result(url: str, policy: UrlPolicy) -> Any:
+    """A streaming ``urllib3`` response for ``url`` (the caller reads and releases it)."""
+    scheme, host, port, address = check_url(url, policy)
+    parts = urlsplit(url)
+    timeout = urllib3.Timeout(connect=policy.connect_timeout, read=policy.read_timeout)
+    pool: urllib3.HTTPConnectionPool
+    if scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            timeout=timeout,
+            retries=False,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        response = pool.urlopen(
+            "GET", target, headers={"Host": parts.netloc}, preload_content=False, redirect=False
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        raise ResultDownloadError(f"cannot fetch the result: {type(exc).__name__}") from None
+    if response.status in (403, 404):
+        response.release_conn()
+        raise ResultUrlExpiredError(f"the result URL answered {response.status} (expired)")
+    if response.status != 200:
+        response.release_conn()
+        raise ResultDownloadError(f"the result URL answered HTTP {response.status}")
+    return response

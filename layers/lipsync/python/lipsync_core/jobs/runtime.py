@@ -1,0 +1,55 @@
+"""Clients and configuration, built once per Lambda container and reused across invocations."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+
+from lipsync_core.credentials import load_credentials
+from lipsync_core.volc import VolcClient
+from lipsync_core.volc.signer import Credentials
+
+from .settings import Settings
+from .store import JobStore
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@lru_cache(maxsize=1)
+def job_store() -> JobStore:
+    return JobStore(boto3.resource("dynamodb").Table(settings().table_name))
+
+
+@lru_cache(maxsize=1)
+def s3_client() -> Any:
+    return boto3.client("s3")
+
+
+@lru_cache(maxsize=1)
+def events_client() -> Any:
+    return boto3.client("events")
+
+
+_volc: tuple[Credentials, VolcClient] | None = None
+
+
+def volc_client() -> VolcClient:
+    """A client with the current credentials; rebuilt when a rotation changes them."""
+    global _volc
+    credentials = load_credentials(settings().volc_secret_id or None)
+    if _volc is None or _volc[0] != credentials:
+        _volc = (credentials, VolcClient.from_credentials(credentials, endpoint=settings().volc_endpoint))
+    return _volc[1]
+
+
+def reset() -> None:
+    """Forget cached clients (tests, and the local runtime between stacks)."""
+    global _volc
+    _volc = None
+    for cached in (settings, job_store, s3_client, events_client):
+        cached.cache_clear()

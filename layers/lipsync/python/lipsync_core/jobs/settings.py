@@ -1,0 +1,45 @@
+"""Each function's configuration, from its environment (set by ``infra/``), in one typed model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .poll_policy import PollPolicy
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(alias="JOB_TABLE_NAME")
+    bucket_name: str = Field(default="", alias="BUCKET_NAME")
+    volc_secret_id: str = Field(default="", alias="VOLC_SECRET_ID")
+    volc_endpoint: str = Field(default="https://visual.volcengineapi.com", alias="VOLC_ENDPOINT")
+    output_prefix: str = Field(default="outputs/", alias="OUTPUT_PREFIX")
+    presign_seconds: int = Field(default=6 * 3600, alias="INPUT_URL_EXPIRY_SECONDS")
+    job_deadline_seconds: int = Field(default=6 * 3600, alias="JOB_DEADLINE_SECONDS")
+    max_attempts: int = Field(default=3, alias="MAX_SUBMIT_ATTEMPTS")
+    allow_local_urls: bool = Field(default=False, alias="ALLOW_LOCAL_URLS")
+    result_url_hosts: str = Field(default="", alias="RESULT_URL_ALLOWED_HOSTS")
+    copy_part_bytes: int = Field(default=8 * 1024 * 1024, alias="COPY_PART_BYTES")
+    event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
+    event_source: str = Field(default="lipsync.pipeline", alias="EVENT_SOURCE")
+    poll_first_seconds: int = Field(default=PollPolicy.first_seconds, alias="POLL_FIRST_SECONDS")
+    poll_growth: float = Field(default=PollPolicy.growth, alias="POLL_GROWTH")
+    poll_max_seconds: int = Field(default=PollPolicy.max_seconds, alias="POLL_MAX_SECONDS")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        values: dict[str, Any] = dict(os.environ if environ is None else environ)
+        return cls.model_validate(values)
+
+    @property
+    def poll_policy(self) -> PollPolicy:
+        return PollPolicy(self.poll_first_seconds, self.poll_growth, self.poll_max_seconds)
+
+    @property
+    def allowed_result_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.result_url_hosts.split(",") if h.strip())

@@ -1,0 +1,197 @@
+"""The few places where the local runtime reaches into moto (pinned exactly in requirements).
+
+1. Lambda: ``LambdaSimpleBackend.invoke`` calls our handler in-process instead of echoing the
+   payload; an exception becomes an ``Unhandled`` function error named by its class, as on AWS.
+2. Step Functions: ``BaseExecutionWorkerCommunication.terminated`` also signals an event, so
+   callers wait for an execution to end without polling.
+3. Time: waits and retry intervals are scaled (0 skips them), so one definition runs with
+   production intervals on AWS and quickly here.
+
+``check_seams()`` fails with a clear message when moto's internals have moved.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+MOTO_VERSION = "5.2.5"
+
+
+class MotoSeamError(RuntimeError):
+    pass
+
+
+def check_seams() -> None:
+    """Raise ``MotoSeamError`` unless moto still has the shapes we patch."""
+    import moto
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    problems = []
+    if moto.__version__ != MOTO_VERSION:
+        problems.append(f"moto is {moto.__version__}, the seams were written for {MOTO_VERSION}")
+    expected = ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
+    if list(inspect.signature(LambdaSimpleBackend.invoke).parameters) != expected:
+        problems.append("LambdaSimpleBackend.invoke changed its signature")
+    if list(inspect.signature(WaitFunction._wait_interval).parameters) != ["self", "env", "wait_seconds"]:
+        problems.append("WaitFunction._wait_interval changed its signature")
+    if not hasattr(retrier_decl, "time") or "time.sleep(interval_seconds)" not in inspect.getsource(
+        retrier_decl
+    ):
+        problems.append("retrier_decl no longer sleeps with time.sleep")
+    if not callable(getattr(BaseExecutionWorkerCommunication, "terminated", None)):
+        problems.append("BaseExecutionWorkerCommunication.terminated is gone")
+    if problems:
+        raise MotoSeamError("the local runtime's moto seams moved: " + "; ".join(problems))
+
+
+@dataclass
+class LambdaContext:
+    """Enough of Lambda's context object for Powertools."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = ""
+    aws_request_id: str = "local"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    function_version: str = "$LATEST"
+    deadline: float = field(default_factory=lambda: time.monotonic() + 900)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass
+class FunctionRegistry:
+    """Function name -> (handler, memory, timeout), and every invocation for inspection."""
+
+    handlers: dict[str, tuple[Handler, int, int]] = field(default_factory=dict)
+    invocations: list[tuple[str, bool]] = field(default_factory=list)  # (function name, succeeded)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def register(self, name: str, handler: Handler, *, memory: int = 256, timeout: int = 900) -> None:
+        self.handlers[name] = (handler, memory, timeout)
+
+    def invoke(self, function_name: str, body: Any, response_headers: Any) -> bytes:
+        name = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
+        if name not in self.handlers:
+            raise MotoSeamError(f"no local handler for Lambda function {name!r}")
+        handler, memory, timeout = self.handlers[name]
+        event = json.loads(body) if body else {}
+        context = LambdaContext(
+            function_name=name,
+            memory_limit_in_mb=memory,
+            invoked_function_arn=function_name,
+            aws_request_id=f"local-{time.time_ns()}",
+            deadline=time.monotonic() + timeout,
+        )
+        try:
+            result = handler(event, context)
+        except Exception as exc:  # the function error, as Lambda reports it
+            with self.lock:
+                self.invocations.append((name, False))
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
+                }
+            ).encode()
+        with self.lock:
+            self.invocations.append((name, True))
+        return json.dumps(result).encode()
+
+
+class _ScaledTime:
+    """Stands in for the ``time`` module inside moto's retrier: sleeps are scaled."""
+
+    def __init__(self, scale: Callable[[], float]) -> None:
+        self._scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds * self._scale())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+class Seams:
+    """Installs the patches; ``uninstall()`` puts moto back as it was."""
+
+    def __init__(
+        self,
+        registry: FunctionRegistry,
+        time_scale: float = 0.0,
+        on_wait: Callable[[float], Any] | None = None,
+    ) -> None:
+        check_seams()
+        self.registry = registry
+        self.time_scale = time_scale
+        self.on_wait = on_wait  # told of every Wait state's seconds (tests move the emulator's clock)
+        self._finished: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._originals: list[tuple[Any, str, Any]] = []
+
+    def install(self) -> Seams:
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+            WaitFunction,
+        )
+        from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+        registry, seams = self.registry, self
+        original_terminated = BaseExecutionWorkerCommunication.terminated
+
+        def invoke(
+            backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+        ) -> bytes:
+            return registry.invoke(function_name, body, response_headers)
+
+        def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+            if seams.on_wait is not None:
+                seams.on_wait(wait_seconds)
+            scaled = wait_seconds * seams.time_scale
+            if scaled > 0:
+                env.program_state_event.wait(scaled)
+
+        def terminated(self: Any) -> None:
+            original_terminated(self)
+            seams._event(self.execution.exec_arn).set()
+
+        self._patch(LambdaSimpleBackend, "invoke", invoke)
+        self._patch(WaitFunction, "_wait_interval", wait_interval)
+        self._patch(BaseExecutionWorkerCommunication, "terminated", terminated)
+        self._patch(retrier_decl, "time", _ScaledTime(lambda: seams.time_scale))
+        return self
+
+    def _patch(self, owner: Any, name: str, value: Any) -> None:
+        self._originals.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, value)
+
+    def uninstall(self) -> None:
+        for owner, name, value in reversed(self._originals):
+            setattr(owner, name, value)
+        self._originals.clear()
+
+    def _event(self, execution_arn: str) -> threading.Event:
+        with self._lock:
+            return self._finished.setdefault(execution_arn, threading.Event())
+
+    def wait_for(self, execution_arn: str, timeout: float) -> bool:
+        """Block until the execution has ended (True) or ``timeout`` passes (False)."""
+        return self._event(execution_arn).wait(timeout)

@@ -1,0 +1,274 @@
+"""The synthesized stack, provisioned into moto from ``cdk.out`` and run with our handlers.
+
+What runs here is what deploys: the state machine is the template's own definition, the functions
+are the template's functions (their handlers and resolved environments), the bus, bucket, table and
+secret are the template's. Only the Volcengine endpoint, the credentials and time differ.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+
+from lipsync_core.volc.signer import Credentials
+
+from .seams import FunctionRegistry, Seams
+from .template import REGION, Template
+
+ROOT = Path(__file__).resolve().parents[3]
+FUNCTIONS_ROOT = ROOT / "functions"
+MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+EVENTS_QUEUE = "lipsync-local-events"
+# Local logging and metrics: quiet by default (the CLI shows progress its own way).
+LOCAL_ENVIRONMENT = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "ALLOW_LOCAL_URLS": "true",
+    "RESULT_URL_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+
+@contextmanager
+def local_aws() -> Iterator[None]:
+    """moto in this process, with Step Functions executing and Lambda docker-free."""
+    from moto import mock_aws
+
+    with mock_aws(config=MOTO_CONFIG):
+        yield
+
+
+def load_handler(name: str) -> Any:
+    path = FUNCTIONS_ROOT / name / "handler.py"
+    spec = importlib.util.spec_from_file_location(f"lipsync_local_functions.{name}", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(path)
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.handler
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    bucket: str
+    table: str
+    bus: str
+    state_machine_arn: str
+    secret_arn: str
+    events_queue_url: str
+
+
+class LocalStack:
+    def __init__(
+        self,
+        template_path: Path,
+        *,
+        volc_endpoint: str,
+        volc_credentials: Credentials,
+        time_scale: float = 0.0,
+        environment: dict[str, str] | None = None,
+        on_wait: Callable[[float], Any] | None = None,
+    ) -> None:
+        self.template = Template(template_path)
+        self.volc_endpoint = volc_endpoint
+        self.volc_credentials = volc_credentials
+        self.registry = FunctionRegistry()
+        self.seams = Seams(self.registry, time_scale=time_scale, on_wait=on_wait)
+        self.extra_environment = environment or {}
+        self.endpoints: Endpoints | None = None
+        self._saved_environment: dict[str, str | None] = {}
+
+    # -- provisioning ----------------------------------------------------------------------------
+
+    def start(self) -> Endpoints:
+        self.seams.install()
+        template = self.template
+        s3 = boto3.client("s3", region_name=REGION)
+        for lid in template.of_type("AWS::S3::Bucket"):
+            name = template.physical[lid].name
+            s3.create_bucket(Bucket=name)
+            if (
+                template.resources[lid]["Properties"].get("VersioningConfiguration", {}).get("Status")
+                == "Enabled"
+            ):
+                s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        for lid in template.of_type("AWS::DynamoDB::GlobalTable"):
+            self._create_table(lid)
+        secret_arn = ""
+        for lid in template.of_type("AWS::SecretsManager::Secret"):
+            secret_arn = self._create_secret(lid)
+        bus = ""
+        for lid in template.of_type("AWS::Events::EventBus"):
+            bus = template.physical[lid].name
+            boto3.client("events", region_name=REGION).create_event_bus(Name=bus)
+        queue_url = self._capture_events(bus)
+        self._register_functions()
+        [machine] = template.of_type("AWS::StepFunctions::StateMachine")
+        state_machine_arn = self._create_state_machine(machine)
+        media = self._media_bucket()
+        [table] = template.of_type("AWS::DynamoDB::GlobalTable")
+        self.endpoints = Endpoints(
+            bucket=media,
+            table=template.physical[table].name,
+            bus=bus,
+            state_machine_arn=state_machine_arn,
+            secret_arn=secret_arn,
+            events_queue_url=queue_url,
+        )
+        return self.endpoints
+
+    def stop(self) -> None:
+        self.seams.uninstall()
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        from lipsync_core.jobs import runtime
+
+        runtime.reset()
+
+    def _media_bucket(self) -> str:
+        for lid in self.template.of_type("AWS::S3::Bucket"):
+            if "/Media/" in self.template.cdk_path(lid):
+                return self.template.physical[lid].name
+        raise LookupError("the template has no media bucket")
+
+    def _create_table(self, logical_id: str) -> None:
+        props = self.template.resources[logical_id]["Properties"]
+        indexes = [
+            {
+                "IndexName": gsi["IndexName"],
+                "KeySchema": gsi["KeySchema"],
+                "Projection": gsi.get("Projection", {"ProjectionType": "ALL"}),
+            }
+            for gsi in props.get("GlobalSecondaryIndexes", [])
+        ]
+        kwargs: dict[str, Any] = {"GlobalSecondaryIndexes": indexes} if indexes else {}
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName=self.template.physical[logical_id].name,
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            BillingMode="PAY_PER_REQUEST",
+            **kwargs,
+        )
+
+    def _create_secret(self, logical_id: str) -> str:
+        props = self.template.resources[logical_id]["Properties"]
+        value = {
+            "access_key_id": self.volc_credentials.access_key_id,
+            "secret_access_key": self.volc_credentials.secret_access_key,
+        }
+        if self.volc_credentials.session_token:
+            value["session_token"] = self.volc_credentials.session_token
+        arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name=props.get("Name", logical_id), SecretString=json.dumps(value)
+        )["ARN"]
+        # moto picks the ARN's suffix: every later Ref to the secret must resolve to it.
+        physical = self.template.physical[logical_id]
+        self.template.physical[logical_id] = type(physical)(logical_id, physical.type, arn, arn)
+        return str(arn)
+
+    def _capture_events(self, bus: str) -> str:
+        """Every event on the bus also lands in an SQS queue, so callers can read what was announced."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        events = boto3.client("events", region_name=REGION)
+        events.put_rule(
+            Name="lipsync-local-capture",
+            EventBusName=bus,
+            EventPattern=json.dumps({"source": [{"prefix": ""}]}),
+        )
+        events.put_targets(
+            Rule="lipsync-local-capture", EventBusName=bus, Targets=[{"Id": "capture", "Arn": queue_arn}]
+        )
+        return str(queue_url)
+
+    def _register_functions(self) -> None:
+        environment: dict[str, str] = {}
+        for lid in self.template.of_type("AWS::Lambda::Function"):
+            props = self.template.resources[lid]["Properties"]
+            name = self.template.cdk_path(lid).split("/")[-2]
+            resolved = self.template.resolve(props.get("Environment", {}).get("Variables", {}))
+            environment.update({k: str(v) for k, v in resolved.items() if k != "POWERTOOLS_SERVICE_NAME"})
+            self.registry.register(
+                self.template.physical[lid].name,
+                load_handler(name),
+                memory=int(props.get("MemorySize", 128)),
+                timeout=int(props.get("Timeout", 3)),
+            )
+        environment.update(LOCAL_ENVIRONMENT)
+        environment["VOLC_ENDPOINT"] = self.volc_endpoint
+        environment.update(self.extra_environment)
+        for name, value in environment.items():
+            self._saved_environment.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+        from lipsync_core.jobs import runtime
+
+        runtime.reset()
+
+    def _create_state_machine(self, logical_id: str) -> str:
+        props = self.template.resources[logical_id]["Properties"]
+        definition = self.template.resolve(props["DefinitionString"])
+        for key, value in self.template.resolve(props.get("DefinitionSubstitutions", {})).items():
+            definition = definition.replace("${" + key + "}", str(value))
+        role = self.template.resolve(props["RoleArn"])
+        answer = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+            name=self.template.physical[logical_id].arn.rsplit(":", 1)[-1],
+            definition=definition,
+            roleArn=role,
+            type=props.get("StateMachineType", "STANDARD"),
+        )
+        return str(answer["stateMachineArn"])
+
+    # -- running jobs ----------------------------------------------------------------------------
+
+    def start_job(self, job_id: str, request: dict[str, Any]) -> str:
+        assert self.endpoints is not None
+        answer = boto3.client("stepfunctions", region_name=REGION).start_execution(
+            stateMachineArn=self.endpoints.state_machine_arn,
+            name=job_id,
+            input=json.dumps({"job_id": job_id, "request": request}),
+        )
+        return str(answer["executionArn"])
+
+    def wait(self, execution_arn: str, timeout: float = 120.0) -> dict[str, Any]:
+        if not self.seams.wait_for(execution_arn, timeout):
+            raise TimeoutError(f"execution {execution_arn} still running after {timeout} s")
+        return dict(
+            boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=execution_arn)
+        )
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        client = boto3.client("stepfunctions", region_name=REGION)
+        return list(client.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"])
+
+    def announced_events(self) -> list[dict[str, Any]]:
+        """Events put on the bus so far (drained from the capture queue)."""
+        assert self.endpoints is not None
+        sqs = boto3.client("sqs", region_name=REGION)
+        events: list[dict[str, Any]] = []
+        while True:
+            answer = sqs.receive_message(QueueUrl=self.endpoints.events_queue_url, MaxNumberOfMessages=10)
+            messages = answer.get("Messages", [])
+            if not messages:
+                return events
+            for message in messages:
+                events.append(json.loads(message["Body"]))
+                sqs.delete_message(
+                    QueueUrl=self.endpoints.events_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )

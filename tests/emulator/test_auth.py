@@ -13,7 +13,7 @@ from lipsync.emulator import Emulator
 from lipsync_core.volc import VolcAuthError, VolcClient
 from lipsync_core.volc.client import utc_now
 from lipsync_core.volc.signer import Credentials, sign
-from tests.emulator.conftest import Media
+from tests.support.media import Media
 
 VISUAL = {"video": "face.mp4", "voice": "voice.wav"}
 

@@ -13,7 +13,8 @@ from lipsync_core.volc import VolcInvalidRequestError, VolcUnavailableError
 from lipsync_core.volc.client import utc_now
 from lipsync_core.volc.errors import classify_gateway_code
 from lipsync_core.volc.signer import Credentials, sign
-from tests.emulator.conftest import FAST, Media, finish
+from tests.emulator.conftest import FAST, finish
+from tests.support.media import Media
 
 
 def raw_call(emulator: Emulator, action: str, body: bytes, version: str = "2022-08-31") -> requests.Response:

@@ -16,7 +16,8 @@ from lipsync_core.volc import (
     VolcThrottledError,
     VolcUnavailableError,
 )
-from tests.emulator.conftest import FAST, Media, finish
+from tests.emulator.conftest import FAST, finish
+from tests.support.media import Media
 
 
 def submit(emulator: Emulator, media: Media, **client_kwargs: object) -> str:

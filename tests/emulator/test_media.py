@@ -11,8 +11,14 @@ import requests
 from lipsync.emulator import Emulator, ServiceConfig
 from lipsync.emulator.media import Limits, Retime, frame_sequence, mark_box
 from lipsync_core.volc import VolcInvalidRequestError
-from tests.emulator.conftest import FAST, Media, finish
-from tests.support.media import audio_samples, envelope_correlation, source_indices, streams_and_durations
+from tests.emulator.conftest import FAST, finish
+from tests.support.media import (
+    Media,
+    audio_samples,
+    envelope_correlation,
+    source_indices,
+    streams_and_durations,
+)
 
 
 @pytest.mark.parametrize(

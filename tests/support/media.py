@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -103,3 +104,16 @@ def envelope_correlation(a: np.ndarray, b: np.ndarray, *, rate: int = 16000, win
     env_a = np.abs(a[: count * size]).reshape(count, size).mean(axis=1)
     env_b = np.abs(b[: count * size]).reshape(count, size).mean(axis=1)
     return float(np.corrcoef(env_a, env_b)[0, 1])
+
+
+@dataclass(frozen=True)
+class Media:
+    """Sample and broken media served over HTTP on 127.0.0.1 (the ``media`` fixture)."""
+
+    base: str
+    root: Path
+
+    def url(self, name: str) -> str:
+        from lipsync.localfiles import url_for
+
+        return url_for(self.base, name)

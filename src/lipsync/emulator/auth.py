@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from lipsync_core.volc.signer import (
+    Credentials,
     canonical_request,
     compute_signature,
     credential_scope,
@@ -24,13 +24,8 @@ MAX_CLOCK_SKEW = timedelta(minutes=15)
 REQUIRED_SIGNED_HEADERS = {"host", "x-date", "x-content-sha256"}
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The credentials the emulator accepts. The secret never leaves this object."""
-
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
+# The credentials the emulator accepts: the same type clients sign with (secrets hidden in repr).
+Principal = Credentials
 
 
 def verify_request(

@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from lipsync_core.volc.models import (
     Mode,
@@ -77,12 +85,40 @@ class OutputLocation(_Strict):
     key: str | None = Field(default=None, min_length=1, max_length=1000, pattern=r"^[^/].*\.mp4$")
 
 
+_MEDIA_REF_SCHEMA: dict[str, Any] = {
+    "description": "An input: 's3://bucket/key', an https URL, or an object with 's3' or 'url'",
+    "oneOf": [
+        {"type": "string", "pattern": "^(s3://[a-z0-9][a-z0-9.-]+[a-z0-9]/.+|https://.+)$"},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "s3": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["bucket", "key"],
+                    "properties": {
+                        "bucket": {"type": "string", "minLength": 3, "maxLength": 63},
+                        "key": {"type": "string", "minLength": 1, "maxLength": 1024},
+                        "version_id": {"type": ["string", "null"]},
+                    },
+                },
+                "url": {"type": "string", "pattern": "^https://"},
+            },
+            "minProperties": 1,
+            "maxProperties": 1,
+        },
+    ],
+}
+MediaInput = Annotated[MediaRef, WithJsonSchema(_MEDIA_REF_SCHEMA)]
+
+
 class JobRequest(_Strict):
     """What a user asks for, whichever entry point it came through."""
 
     mode: Mode
-    video: MediaRef
-    audio: MediaRef
+    video: MediaInput
+    audio: MediaInput
     options: dict[str, bool | float] = Field(default_factory=dict)
     aigc_meta: dict[str, str] | None = None
     output: OutputLocation | None = None

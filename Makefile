@@ -13,12 +13,14 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup demo test lint typecheck pytest layer bench clean
+.PHONY: help setup demo test lint typecheck pytest layer synth bench clean
 
 help:
 	@echo "make demo   set up, then run a lip-sync job end to end on this machine"
 	@echo "make test   set up, then run linters, type checks and the whole test suite"
 	@echo "make bench  timing and throughput figures (not part of the tests)"
+
+NODE_STAMP := node_modules/.installed
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -26,7 +28,12 @@ $(STAMP): $(REQUIREMENTS)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-setup: $(STAMP)
+# The CDK CLI (aws-cdk@2), pinned in package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(STAMP) $(NODE_STAMP)
 
 demo: setup
 	$(VENV)/bin/lipsync demo
@@ -47,8 +54,13 @@ layer: setup
 	rm -rf build/layer && $(PY) -c "from pathlib import Path; from infra.layer_bundling import build_layer; \
 	print(build_layer(Path('build/layer')))"
 
+# The deployable template, through the npm CLI (bundles the layer without Docker), then cfn-lint.
+synth: setup
+	node_modules/.bin/cdk synth --quiet
+	$(VENV)/bin/cfn-lint --ignore-checks W3005 --non-zero-exit-code error -- cdk.out/*.template.json
+
 bench: setup
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf build cdk.out out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build cdk.out out .pytest_cache .mypy_cache .ruff_cache node_modules

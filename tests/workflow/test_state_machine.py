@@ -165,3 +165,12 @@ def test_the_same_job_id_runs_once(pipeline: Pipeline) -> None:
     assert first == second, "same name and input: Step Functions returns the running execution"
     assert pipeline.local.wait(first)["status"] == "SUCCEEDED"
     assert pipeline.emulator.admin.submissions()["total"] == 1
+
+
+def test_a_broken_result_download_is_retried_and_leaves_no_parts(pipeline: Pipeline) -> None:
+    pipeline.emulator.admin.add_faults({"fault": "truncate", "count": 1})
+    description = pipeline.run("job-truncated")
+    assert description["status"] == "SUCCEEDED"
+    assert lambda_outcomes(pipeline, description)["ResultDownloadError"] == 1
+    assert pipeline.objects() == ["outputs/job-truncated.job.json", "outputs/job-truncated.mp4"]
+    assert pipeline.multipart_uploads() == []

@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from lipsync_core.credentials import load_credentials
 from lipsync_core.volc import VolcClient
@@ -27,7 +28,8 @@ def job_store() -> JobStore:
 
 @lru_cache(maxsize=1)
 def s3_client() -> Any:
-    return boto3.client("s3")
+    # SigV4 presigned URLs (boto3 may otherwise presign with the deprecated SigV2 in us-east-1).
+    return boto3.client("s3", config=Config(signature_version="s3v4"))
 
 
 @lru_cache(maxsize=1)

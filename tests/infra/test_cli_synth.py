@@ -1,0 +1,44 @@
+"""``cdk synth`` through the npm CLI, as a user deploys: the layer bundled without Docker."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def test_the_npm_cli_synthesizes_the_stack_and_bundles_the_layer(tmp_path: Path) -> None:
+    cli = ROOT / "node_modules" / ".bin" / "cdk"
+    assert cli.exists(), "make setup installs the CDK CLI from package-lock.json"
+    env = {
+        **os.environ,
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    result = subprocess.run(
+        [str(cli), "synth", "--quiet", "--output", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    template = json.loads((tmp_path / "LipSync.template.json").read_text())
+    [layer] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"]
+    asset = tmp_path / layer["Metadata"]["aws:asset:path"] / "python"
+    assert sorted(p.name for p in asset.iterdir() if p.is_dir() and "dist-info" not in p.name) == [
+        "certifi",
+        "idna",
+        "lipsync_core",
+        "requests",
+        "urllib3",
+    ]

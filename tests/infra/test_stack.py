@@ -1,0 +1,229 @@
+"""CDK assertions on the synthesized stack: resources, least privilege, the definition's Retry and
+Catch, cdk-nag (synth fails on any unacknowledged finding) and cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.app_factory import build_app
+
+RETRYABLE = {"VolcThrottledError", "VolcUnavailableError"}
+TERMINAL = {
+    "VolcAuthError",
+    "VolcInvalidRequestError",
+    "VolcTaskFailedError",
+    "VolcSubmitUnconfirmedError",
+    "VolcUnknownError",
+    "TaskLostError",
+    "JobDeadlineExceededError",
+    "ResultUrlRejectedError",
+}
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Template, dict[str, Any], Path]:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    # With cdk-nag: synth raises ValidationFailed on any finding not acknowledged with a reason.
+    app, stack = build_app(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []}, nag=True)
+    app.synth()
+    template = Template.from_stack(stack)
+    return template, dict(template.to_json()), outdir / "LipSync.template.json"
+
+
+@pytest.fixture(scope="module")
+def template(synthesized: tuple[Template, dict[str, Any], Path]) -> Template:
+    return synthesized[0]
+
+
+@pytest.fixture(scope="module")
+def definition(synthesized: tuple[Template, dict[str, Any], Path]) -> dict[str, Any]:
+    resources = synthesized[1]["Resources"]
+    [machine] = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else "arn:placeholder" for p in parts)
+    return dict(json.loads(text))
+
+
+def policies_by_function(resources: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every statement attached to each function's role, keyed by the function's short name."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        roles = json.dumps(resource["Properties"]["Roles"])
+        for name in ("submit", "poll", "copyresult", "recordfailure"):
+            if f"Functions{name}role" in roles:
+                out.setdefault(name, []).extend(resource["Properties"]["PolicyDocument"]["Statement"])
+    return out
+
+
+def actions(statements: list[dict[str, Any]]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        value = statement["Action"]
+        found.update([value] if isinstance(value, str) else value)
+    return found
+
+
+def test_the_core_resources(template: Template) -> None:
+    template.resource_count_is("AWS::Lambda::Function", 4)
+    template.all_resources_properties(
+        "AWS::Lambda::Function", {"Runtime": "python3.14", "TracingConfig": {"Mode": "Active"}}
+    )
+    template.has_resource_properties("AWS::StepFunctions::StateMachine", {"StateMachineType": "STANDARD"})
+    template.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "BillingMode": "PAY_PER_REQUEST",
+            "Replicas": [
+                Match.object_like({"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}})
+            ],
+        },
+    )
+    template.has_resource_properties("AWS::Events::EventBus", {"Name": "lipsync"})
+    template.has_resource_properties("AWS::SecretsManager::Secret", {"Name": "lipsync/volcengine"})
+    template.has_resource_properties("AWS::Lambda::Function", {"MemorySize": 256, "Timeout": 900})
+
+
+def test_the_bucket_is_private_encrypted_tls_only_and_cleans_up(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": Match.any_value(),
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with(
+                    [
+                        Match.object_like({"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}),
+                        Match.object_like({"Prefix": "inputs/", "ExpirationInDays": 30}),
+                    ]
+                )
+            },
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_each_function_reaches_only_what_it_needs(synthesized: tuple[Template, dict[str, Any], Path]) -> None:
+    policies = policies_by_function(synthesized[1]["Resources"])
+    granted = {name: actions(statements) for name, statements in policies.items()}
+    item_actions = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    secret_actions = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
+    xray = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    assert (
+        granted["submit"]
+        == item_actions | secret_actions | {"s3:GetObject", "s3:GetObjectVersion"} | logs | xray
+    )
+    assert granted["poll"] == item_actions | secret_actions | logs | xray
+    assert granted["copyresult"] == item_actions | secret_actions | logs | xray | {
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "s3:GetObject",
+        "s3:DeleteObject",
+    }
+    assert granted["recordfailure"] == item_actions | logs | xray
+    for name, statements in policies.items():
+        for statement in statements:
+            for action in actions([statement]):
+                assert "*" not in action, f"{name}: wildcard action {action}"
+            if set(actions([statement])) & {"s3:PutObject", "s3:GetObject"}:
+                resource = json.dumps(statement["Resource"])
+                assert "/outputs/*" in resource or name == "submit", f"{name}: S3 scope {resource}"
+
+
+def test_retries_only_on_retryable_errors_with_backoff_and_jitter(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    for name in ("Submit", "Poll", "CopyResult"):
+        retried = {error for retry in states[name]["Retry"] for error in retry["ErrorEquals"]}
+        assert retried >= RETRYABLE, name
+        assert not retried & TERMINAL, f"{name} retries a terminal error"
+        assert "States.ALL" not in retried
+        for retry in states[name]["Retry"]:
+            if set(retry["ErrorEquals"]) & RETRYABLE:
+                assert retry["JitterStrategy"] == "FULL"
+                assert retry["BackoffRate"] >= 2
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
+        ]
+    assert any("ResultDownloadError" in r["ErrorEquals"] for r in states["CopyResult"]["Retry"])
+
+
+def test_the_shape_of_the_loop(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    assert definition["StartAt"] == "Submit"
+    assert states["WaitBeforePoll"]["SecondsPath"] == "$.cursor.wait_seconds"
+    choices = json.dumps(states["TaskStatus"]["Choices"])
+    for status in ("in_queue", "generating", "done", "not_found", "expired"):
+        assert status in choices
+    assert states["TaskStatus"]["Default"] == "TaskLost"
+    assert states["EmitSucceeded"]["Next"] == "JobSucceeded"
+    assert states["EmitFailed"]["Next"] == "JobFailed"
+    assert states["RecordFailure"]["Next"] == "EmitFailed"
+    assert definition["TimeoutSeconds"] < 12 * 3600
+
+
+def test_cfn_lint_is_clean(synthesized: tuple[Template, dict[str, Any], Path]) -> None:
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--ignore-checks",
+            "W3005",
+            "--non-zero-exit-code",
+            "error",
+            "--",
+            str(synthesized[2]),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_context_changes_the_configuration(tmp_path: Path) -> None:
+    _, stack = build_app(
+        outdir=str(tmp_path),
+        nag=False,
+        context={
+            "aws:cdk:bundling-stacks": [],
+            "lipsync:poll_first_seconds": 5,
+            "lipsync:copy_memory_mb": 512,
+        },
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"MemorySize": 512, "Environment": {"Variables": Match.object_like({"POLL_FIRST_SECONDS": "5"})}},
+    )
+
+
+def test_a_deadline_past_the_task_lifetime_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="12-hour"):
+        build_app(outdir=str(tmp_path), nag=False, context={"lipsync:job_deadline_seconds": 12 * 3600})

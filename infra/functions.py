@@ -7,11 +7,15 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .config import StackConfig
@@ -21,11 +25,11 @@ FUNCTIONS_ROOT = Path(__file__).resolve().parent.parent / "functions"
 METRICS_NAMESPACE = "LipSync"
 
 
-class WorkflowFunctions(Construct):
+class FunctionFactory:
+    """Builds every function the same way: runtime, layers, tracing, its own log group and role."""
+
     def __init__(
         self,
-        scope: Construct,
-        construct_id: str,
         *,
         config: StackConfig,
         layers: SigningLayer,
@@ -34,10 +38,8 @@ class WorkflowFunctions(Construct):
         secret: secretsmanager.ISecret,
         event_bus_name: str,
     ) -> None:
-        super().__init__(scope, construct_id)
-        self._config = config
-        self._layers = [layers.powertools, layers.layer]
-        self._environment = {
+        self.layers = [layers.powertools, layers.layer]
+        self.environment = {
             "JOB_TABLE_NAME": table.table_name,
             "BUCKET_NAME": bucket.bucket_name,
             "VOLC_SECRET_ID": secret.secret_arn,
@@ -55,18 +57,79 @@ class WorkflowFunctions(Construct):
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
-        self.submit = self._function("submit", timeout=60)
-        self.poll = self._function("poll", timeout=60)
-        self.copy_result = self._function("copy_result", timeout=900, memory=config.copy_memory_mb)
-        self.record_failure = self._function("record_failure", timeout=30)
 
-        # Only the item operations the job store uses, on the table itself (no indexes, no scans).
-        job_items = iam.PolicyStatement(
-            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-            resources=[table.table_arn],
+    def build(
+        self,
+        scope: Construct,
+        name: str,
+        *,
+        timeout: int,
+        memory: int = 256,
+        environment: dict[str, str] | None = None,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            scope,
+            f"{name}-logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        # An explicit role instead of AWSLambdaBasicExecutionRole: logs to its own group only.
+        role = iam.Role(scope, f"{name}-role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+            )
+        )
+        return lambda_.Function(
+            scope,
+            name,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(FUNCTIONS_ROOT / name), exclude=["__pycache__"]),
+            layers=self.layers,
+            timeout=cdk.Duration.seconds(timeout),
+            memory_size=memory,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            role=role,
+            environment={
+                **self.environment,
+                **(environment or {}),
+                "POWERTOOLS_SERVICE_NAME": f"lipsync-{name.replace('_', '-')}",
+            },
+        )
+
+
+def item_access(table: dynamodb.ITableV2) -> iam.PolicyStatement:
+    """Only the item operations the job store uses, on the table itself."""
+    return iam.PolicyStatement(
+        actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[table.table_arn]
+    )
+
+
+class WorkflowFunctions(Construct):
+    """The state machine's tasks."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        factory: FunctionFactory,
+        bucket: s3.IBucket,
+        table: dynamodb.ITableV2,
+        secret: secretsmanager.ISecret,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.submit = factory.build(self, "submit", timeout=60)
+        self.poll = factory.build(self, "poll", timeout=60)
+        self.copy_result = factory.build(self, "copy_result", timeout=900, memory=config.copy_memory_mb)
+        self.record_failure = factory.build(self, "record_failure", timeout=30)
+
         for function in self.all:
-            function.add_to_role_policy(job_items)
+            function.add_to_role_policy(item_access(table))
         for function in (self.submit, self.poll, self.copy_result):
             secret.grant_read(function)
         # Submit presigns GET URLs for inputs in the bucket: the URL carries the function's identity.
@@ -87,32 +150,76 @@ class WorkflowFunctions(Construct):
     def all(self) -> list[lambda_.Function]:
         return [self.submit, self.poll, self.copy_result, self.record_failure]
 
-    def _function(self, name: str, *, timeout: int, memory: int = 256) -> lambda_.Function:
-        log_group = logs.LogGroup(
+
+class EntryFunctions(Construct):
+    """``start`` (S3 manifests, bus requests) and ``api`` (the REST API)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        factory: FunctionFactory,
+        bucket: s3.IBucket,
+        table: dynamodb.ITableV2,
+        secret: secretsmanager.ISecret,
+        bus: events.IEventBus,
+        state_machine: sfn.StateMachine,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        environment = {"STATE_MACHINE_ARN": state_machine.state_machine_arn}
+        self.failed_deliveries = sqs.Queue(
             self,
-            f"{name}-logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+            "FailedDeliveries",
+            retention_period=cdk.Duration.days(14),
+            enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
         )
-        # An explicit role instead of AWSLambdaBasicExecutionRole: logs to its own group only.
-        role = iam.Role(self, f"{name}-role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        role.add_to_policy(
+        self.start = factory.build(self, "start", timeout=60, environment=environment)
+        # Asynchronous deliveries that still fail after Lambda's retries are kept, not lost.
+        self.start.configure_async_invoke(
+            retry_attempts=2, on_failure=destinations.SqsDestination(self.failed_deliveries)
+        )
+        self.api = factory.build(self, "api", timeout=30, environment=environment)
+
+        executions = cdk.Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine.state_machine_name}:*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        for function in (self.start, self.api):
+            function.add_to_role_policy(item_access(table))
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["states:StartExecution"], resources=[state_machine.state_machine_arn]
+                )
+            )
+            bus.grant_put_events_to(function)
+        self.start.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+                actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[bucket.arn_for_objects("jobs/*")]
             )
         )
-        return lambda_.Function(
-            self,
-            name,
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(FUNCTIONS_ROOT / name), exclude=["__pycache__"]),
-            layers=self._layers,
-            timeout=cdk.Duration.seconds(timeout),
-            memory_size=memory,
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group,
-            role=role,
-            environment={**self._environment, "POWERTOOLS_SERVICE_NAME": f"lipsync-{name.replace('_', '-')}"},
+        self.start.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("rejections/*")])
         )
+        self.api.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/by-status"])
+        )
+        self.api.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:Scan"], resources=[table.table_arn])
+        )
+        self.api.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StopExecution"], resources=[executions])
+        )
+        self.api.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{config.output_prefix}*")]
+            )
+        )
+        self.api.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("inputs/*")])
+        )
+        secret.grant_read(self.api)  # CVCancelTask, best effort

@@ -7,8 +7,10 @@ from constructs import Construct
 
 from .config import StackConfig
 from .credentials import VolcCredentials
+from .entry_points import EntryPoints
 from .events import JobEvents
-from .functions import WorkflowFunctions
+from .functions import EntryFunctions, FunctionFactory, WorkflowFunctions
+from .monitoring import Monitoring
 from .nag import acknowledge_findings
 from .signing_layer import SigningLayer
 from .storage import Storage
@@ -26,9 +28,7 @@ class LipSyncStack(cdk.Stack):
         credentials = VolcCredentials(self, "Credentials", config=config)
         layers = SigningLayer(self, "SigningLayer")
         job_events = JobEvents(self, "Events", config=config)
-        functions = WorkflowFunctions(
-            self,
-            "Functions",
+        factory = FunctionFactory(
             config=config,
             layers=layers,
             bucket=storage.bucket,
@@ -36,7 +36,50 @@ class LipSyncStack(cdk.Stack):
             secret=credentials.secret,
             event_bus_name=job_events.bus.event_bus_name,
         )
+        functions = WorkflowFunctions(
+            self,
+            "Functions",
+            config=config,
+            factory=factory,
+            bucket=storage.bucket,
+            table=storage.table,
+            secret=credentials.secret,
+        )
         workflow = JobWorkflow(self, "Workflow", config=config, functions=functions, bus=job_events.bus)
+        entry_functions = EntryFunctions(
+            self,
+            "EntryFunctions",
+            config=config,
+            factory=factory,
+            bucket=storage.bucket,
+            table=storage.table,
+            secret=credentials.secret,
+            bus=job_events.bus,
+            state_machine=workflow.state_machine,
+        )
+        entry_points = EntryPoints(
+            self,
+            "EntryPoints",
+            config=config,
+            bucket=storage.bucket,
+            bus=job_events.bus,
+            start=entry_functions.start,
+            api_function=entry_functions.api,
+        )
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            state_machine=workflow.state_machine,
+            functions={
+                "submit": functions.submit,
+                "poll": functions.poll,
+                "copy_result": functions.copy_result,
+                "record_failure": functions.record_failure,
+                "start": entry_functions.start,
+                "api": entry_functions.api,
+            },
+            failed_deliveries=entry_functions.failed_deliveries,
+        )
 
         for name, value in {
             "BucketName": storage.bucket.bucket_name,
@@ -44,6 +87,8 @@ class LipSyncStack(cdk.Stack):
             "JobTableName": storage.table.table_name,
             "StateMachineArn": workflow.state_machine.state_machine_arn,
             "SecretArn": credentials.secret.secret_arn,
+            "ApiUrl": entry_points.api.url,
+            "AlarmTopicArn": monitoring.topic.topic_arn,
         }.items():
             cdk.CfnOutput(self, name, value=value)
         acknowledge_findings(self)

@@ -81,7 +81,18 @@ class JobWorkflow(Construct):
             max_attempts=3,
             jitter_strategy=sfn.JitterType.FULL,
         )
-        failure_path = record_failure.next(emit_failed).next(failed)
+        # A job that already ended (cancelled through the API) announces nothing more: one terminal event.
+        already_finished = sfn.Fail(
+            self,
+            "JobAlreadyFinished",
+            error="LipSyncJobAlreadyFinished",
+            cause="the job had already ended (for example cancelled); nothing to announce",
+        )
+        failure_path = record_failure.next(
+            sfn.Choice(self, "NewlyFailed")
+            .when(sfn.Condition.string_equals("$.event.status", "FAILED"), emit_failed.next(failed))
+            .otherwise(already_finished)
+        )
         for step in (submit, poll, copy):
             step.add_catch(failure_path, errors=["States.ALL"], result_path="$.error")
 

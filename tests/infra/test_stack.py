@@ -58,7 +58,7 @@ def policies_by_function(resources: dict[str, Any]) -> dict[str, list[dict[str, 
         if resource["Type"] != "AWS::IAM::Policy":
             continue
         roles = json.dumps(resource["Properties"]["Roles"])
-        for name in ("submit", "poll", "copyresult", "recordfailure"):
+        for name in ("submit", "poll", "copyresult", "recordfailure", "start", "api"):
             if f"Functions{name}role" in roles:
                 out.setdefault(name, []).extend(resource["Properties"]["PolicyDocument"]["Statement"])
     return out
@@ -73,10 +73,11 @@ def actions(statements: list[dict[str, Any]]) -> set[str]:
 
 
 def test_the_core_resources(template: Template) -> None:
-    template.resource_count_is("AWS::Lambda::Function", 4)
-    template.all_resources_properties(
-        "AWS::Lambda::Function", {"Runtime": "python3.14", "TracingConfig": {"Mode": "Active"}}
-    )
+    ours = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
+    assert len(ours) == 6, "submit, poll, copy_result, record_failure, start, api"
+    for function in ours.values():
+        assert function["Properties"]["Runtime"] == "python3.14"
+        assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
     template.has_resource_properties("AWS::StepFunctions::StateMachine", {"StateMachineType": "STANDARD"})
     template.has_resource_properties(
         "AWS::DynamoDB::GlobalTable",
@@ -149,13 +150,33 @@ def test_each_function_reaches_only_what_it_needs(synthesized: tuple[Template, d
         "s3:DeleteObject",
     }
     assert granted["recordfailure"] == item_actions | logs | xray
+    events = {"events:PutEvents"}
+    assert granted["start"] == item_actions | logs | xray | events | {
+        "states:StartExecution",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+    }  # its failed-delivery queue
+    assert granted["api"] == item_actions | logs | xray | events | secret_actions | {
+        "states:StartExecution",
+        "states:StopExecution",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "s3:GetObject",
+        "s3:PutObject",
+    }
     for name, statements in policies.items():
         for statement in statements:
             for action in actions([statement]):
                 assert "*" not in action, f"{name}: wildcard action {action}"
             if set(actions([statement])) & {"s3:PutObject", "s3:GetObject"}:
                 resource = json.dumps(statement["Resource"])
-                assert "/outputs/*" in resource or name == "submit", f"{name}: S3 scope {resource}"
+                assert any(
+                    p in resource for p in ("/outputs/*", "/jobs/*", "/rejections/*", "/inputs/*")
+                ) or (name == "submit"), f"{name}: S3 scope {resource}"
 
 
 def test_retries_only_on_retryable_errors_with_backoff_and_jitter(definition: dict[str, Any]) -> None:
@@ -185,7 +206,9 @@ def test_the_shape_of_the_loop(definition: dict[str, Any]) -> None:
     assert states["TaskStatus"]["Default"] == "TaskLost"
     assert states["EmitSucceeded"]["Next"] == "JobSucceeded"
     assert states["EmitFailed"]["Next"] == "JobFailed"
-    assert states["RecordFailure"]["Next"] == "EmitFailed"
+    assert states["RecordFailure"]["Next"] == "NewlyFailed"
+    assert states["NewlyFailed"]["Choices"][0]["Next"] == "EmitFailed"
+    assert states["NewlyFailed"]["Default"] == "JobAlreadyFinished"
     assert definition["TimeoutSeconds"] < 12 * 3600
 
 
@@ -227,3 +250,88 @@ def test_context_changes_the_configuration(tmp_path: Path) -> None:
 def test_a_deadline_past_the_task_lifetime_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="12-hour"):
         build_app(outdir=str(tmp_path), nag=False, context={"lipsync:job_deadline_seconds": 12 * 3600})
+
+
+def test_every_api_method_requires_iam_and_validates(template: Template) -> None:
+    methods = template.find_resources("AWS::ApiGateway::Method")
+    routes = set()
+    for method in methods.values():
+        props = method["Properties"]
+        if props["HttpMethod"] == "OPTIONS":
+            continue
+        assert props["AuthorizationType"] == "AWS_IAM"
+        assert "RequestValidatorId" in props
+        routes.add(props["HttpMethod"])
+    assert routes == {"GET", "POST", "DELETE"}
+    assert len([m for m in methods.values() if m["Properties"]["HttpMethod"] != "OPTIONS"]) == 5
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+            "MethodSettings": Match.array_with([Match.object_like({"ThrottlingRateLimit": 20})]),
+        },
+    )
+
+
+def test_the_request_rule_matches_only_the_request_detail_type(template: Template) -> None:
+    rules = template.find_resources("AWS::Events::Rule")
+    patterns = [r["Properties"]["EventPattern"] for r in rules.values()]
+    assert patterns == [{"detail-type": ["LipSync Job Requested"]}]
+    template.has_resource_properties(
+        "AWS::Events::Archive",
+        {"EventPattern": {"detail-type": ["LipSync Job Requested"]}, "RetentionDays": 30},
+    )
+
+
+def test_manifests_under_jobs_trigger_start(template: Template) -> None:
+    template.has_resource_properties(
+        "Custom::S3BucketNotifications",
+        {
+            "NotificationConfiguration": {
+                "LambdaFunctionConfigurations": [
+                    Match.object_like(
+                        {
+                            "Events": ["s3:ObjectCreated:*"],
+                            "Filter": {
+                                "Key": {
+                                    "FilterRules": Match.array_with([{"Name": "suffix", "Value": ".json"}])
+                                }
+                            },
+                        }
+                    )
+                ]
+            }
+        },
+    )
+    template.has_resource_properties(
+        "Custom::S3BucketNotifications",
+        {
+            "NotificationConfiguration": {
+                "LambdaFunctionConfigurations": [
+                    Match.object_like(
+                        {
+                            "Filter": {
+                                "Key": {
+                                    "FilterRules": Match.array_with([{"Name": "prefix", "Value": "jobs/"}])
+                                }
+                            }
+                        }
+                    )
+                ]
+            }
+        },
+    )
+
+
+def test_alarms_exist_for_the_named_metrics(template: Template) -> None:
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    metrics = {(a["Properties"].get("Namespace"), a["Properties"].get("MetricName")) for a in alarms.values()}
+    assert ("AWS/States", "ExecutionsFailed") in metrics
+    assert ("AWS/States", "ExecutionsTimedOut") in metrics
+    assert ("AWS/Lambda", "Errors") in metrics
+    assert ("AWS/Lambda", "Throttles") in metrics
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
+    assert len(alarms) == 2 + 2 * 6 + 1
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"], "every alarm notifies the topic"
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)

@@ -27,4 +27,6 @@ def assert_valid(relative: str, payload: Any) -> None:
 EVENT_SCHEMAS = {
     "LipSync Job Succeeded": "events/lipsync-job-succeeded.schema.json",
     "LipSync Job Failed": "events/lipsync-job-failed.schema.json",
+    "LipSync Job Rejected": "events/lipsync-job-rejected.schema.json",
+    "LipSync Job Cancelled": "events/lipsync-job-cancelled.schema.json",
 }

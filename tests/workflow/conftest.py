@@ -80,8 +80,8 @@ def pipeline(template_path: Path, media: Media) -> Iterator[Pipeline]:
             time_scale=0.0,
             on_wait=emulator.service.clock.advance,
         )
-        local.start()
         try:
+            local.start()
             yield Pipeline(local, emulator, media)
         finally:
             local.stop()

@@ -131,7 +131,9 @@ def test_record_failure_marks_the_job_once(pipeline: Pipeline) -> None:
     event = {"job_id": "job-fail", "error": {"Error": "States.Timeout", "Cause": "too slow"}}
     detail = invoke("record_failure", event)
     assert detail["error"] == {"name": "States.Timeout", "message": "too slow", "retryable": False}
-    invoke("record_failure", {**event, "error": {"Error": "Other", "Cause": "later"}})
+    again = invoke("record_failure", {**event, "error": {"Error": "Other", "Cause": "later"}})
+    assert again["status"] == "FAILED"
+    assert "version" not in again, "not an event detail: nothing more is announced"
     record = runtime.job_store().get("job-fail")
     assert record["error"]["name"] == "States.Timeout", "a terminal status is never overwritten"
     assert [h["status"] for h in record["history"]].count("FAILED") == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from .seams import FunctionRegistry, Seams
 from .template import REGION, Template
 
 ROOT = Path(__file__).resolve().parents[3]
+logger = logging.getLogger(__name__)
 FUNCTIONS_ROOT = ROOT / "functions"
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 EVENTS_QUEUE = "lipsync-local-events"
@@ -92,6 +94,13 @@ class LocalStack:
     # -- provisioning ----------------------------------------------------------------------------
 
     def start(self) -> Endpoints:
+        try:
+            return self._provision()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _provision(self) -> Endpoints:
         self.seams.install()
         template = self.template
         s3 = boto3.client("s3", region_name=REGION)
@@ -129,6 +138,7 @@ class LocalStack:
         return self.endpoints
 
     def stop(self) -> None:
+        self._stop_running_executions()
         self.seams.uninstall()
         for name, value in self._saved_environment.items():
             if value is None:
@@ -138,6 +148,24 @@ class LocalStack:
         from lipsync_core.jobs import runtime
 
         runtime.reset()
+
+    def _stop_running_executions(self) -> None:
+        """Executions run in moto's threads: end them before moto goes away."""
+        if self.endpoints is None:
+            return
+        client = boto3.client("stepfunctions", region_name=REGION)
+        running = client.list_executions(
+            stateMachineArn=self.endpoints.state_machine_arn, statusFilter="RUNNING"
+        )["executions"]
+        for execution in running:
+            try:
+                client.stop_execution(
+                    executionArn=execution["executionArn"], cause="the local stack is stopping"
+                )
+            except Exception as error:  # it may have ended meanwhile: stopping is best effort
+                logger.debug("could not stop %s: %s", execution["executionArn"], error)
+        for execution in running:
+            self.seams.wait_for(execution["executionArn"], timeout=30)
 
     def _media_bucket(self) -> str:
         for lid in self.template.of_type("AWS::S3::Bucket"):
@@ -203,6 +231,8 @@ class LocalStack:
         for lid in self.template.of_type("AWS::Lambda::Function"):
             props = self.template.resources[lid]["Properties"]
             name = self.template.cdk_path(lid).split("/")[-2]
+            if not (FUNCTIONS_ROOT / name / "handler.py").exists():
+                continue  # CDK's own helpers (bucket notifications): AWS runs them, not us
             resolved = self.template.resolve(props.get("Environment", {}).get("Variables", {}))
             environment.update({k: str(v) for k, v in resolved.items() if k != "POWERTOOLS_SERVICE_NAME"})
             self.registry.register(

@@ -132,7 +132,11 @@ class Template:
         if attribute in ("Arn", "StreamArn"):
             return resource.arn
         if attribute in ("Name", "TableName"):
-            return resource.name
+            return (
+                resource.arn.rsplit(":", 1)[-1]
+                if resource.type == "AWS::StepFunctions::StateMachine"
+                else resource.name
+            )
         raise UnsupportedTemplateError(f"Fn::GetAtt {target}.{attribute} is not supported")
 
     def _sub(self, arg: Any) -> str:

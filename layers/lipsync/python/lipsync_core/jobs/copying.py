@@ -17,7 +17,7 @@ from typing import Any
 from lipsync_core.volc import VolcClient
 
 from . import metrics as m
-from .errors import ResultDownloadError
+from .errors import JobAlreadyFinishedError, ResultDownloadError
 from .events import succeeded_detail
 from .models import CopiedResult, JobRequest, JobState
 from .result_url import ResultUrlExpiredError, UrlPolicy, open_result
@@ -161,7 +161,8 @@ def copy_result(
         Body=json.dumps(document, indent=2).encode(),
         ContentType="application/json",
     )
-    store.finish(state.job_id, "SUCCEEDED", output=copied.model_dump())
+    if not store.finish(state.job_id, "SUCCEEDED", output=copied.model_dump()):
+        raise JobAlreadyFinishedError(f"job {state.job_id} ended while its result was copied")
     metrics.add_metric(m.SUCCEEDED, "Count", 1)
     metrics.add_metric(m.BYTES_COPIED, "Bytes", size)
     started = datetime.fromisoformat(record["created_at"]).timestamp()

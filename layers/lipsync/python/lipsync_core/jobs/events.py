@@ -5,6 +5,7 @@ Their JSON Schemas live in ``schemas/events/``; tests validate real details agai
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .models import CopiedResult, Cursor
@@ -17,6 +18,48 @@ REJECTED = "LipSync Job Rejected"
 CANCELLED = "LipSync Job Cancelled"
 REQUESTED = "LipSync Job Requested"
 MAX_MESSAGE = 1000
+
+
+def publish(events_client: Any, *, bus: str, source: str, detail_type: str, detail: dict[str, Any]) -> None:
+    """Put one event on the bus; raises when EventBridge did not accept it."""
+    answer = events_client.put_events(
+        Entries=[
+            {
+                "EventBusName": bus,
+                "Source": source,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail, separators=(",", ":"), default=str),
+            }
+        ]
+    )
+    if answer.get("FailedEntryCount"):
+        raise RuntimeError(f"EventBridge refused the {detail_type} event: {answer['Entries']}")
+
+
+def rejected_detail(
+    source: str, reason: str, errors: list[dict[str, Any]], reference: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "version": SCHEMA_VERSION,
+        "status": "REJECTED",
+        "source": source,
+        "reason": reason[:MAX_MESSAGE],
+        "errors": errors,
+        "reference": reference,
+        "rejected_at": iso_now(),
+    }
+
+
+def cancelled_detail(job_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": SCHEMA_VERSION,
+        "job_id": job_id,
+        "status": "CANCELLED",
+        "mode": record.get("mode"),
+        "task_id": record.get("task_id"),
+        "created_at": record.get("created_at"),
+        "finished_at": iso_now(),
+    }
 
 
 def succeeded_detail(

@@ -44,14 +44,15 @@ def describe_failure(error: str, cause: str | None) -> dict[str, Any]:
 def record_failure(
     state: FailureState, *, store: JobStore, metrics: m.MetricsSink | None = None
 ) -> dict[str, Any]:
-    """Mark the job FAILED (unless it already ended) and return the failed event's detail."""
+    """Mark the job FAILED and return the failed event's detail; for a job that had already ended
+    (cancelled meanwhile), return only its status, so that nothing more is announced."""
     metrics = metrics or m.NoMetrics()
     failure = describe_failure(state.error.Error, state.error.Cause)
     try:
         record: dict[str, Any] | None = store.get(state.job_id)
     except JobNotFoundError:
         record = None
-    if record is not None:
-        store.finish(state.job_id, "FAILED", error=failure)
+    if record is not None and not store.finish(state.job_id, "FAILED", error=failure):
+        return {"job_id": state.job_id, "status": store.get(state.job_id)["status"], "ignored_error": failure}
     metrics.add_metric(m.FAILED, "Count", 1)
     return failed_detail(state.job_id, failure, record, state.cursor)

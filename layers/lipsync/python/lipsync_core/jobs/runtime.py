@@ -37,6 +37,11 @@ def events_client() -> Any:
     return boto3.client("events")
 
 
+@lru_cache(maxsize=1)
+def stepfunctions_client() -> Any:
+    return boto3.client("stepfunctions")
+
+
 _volc: tuple[Credentials, VolcClient] | None = None
 
 
@@ -53,5 +58,5 @@ def reset() -> None:
     """Forget cached clients (tests, and the local runtime between stacks)."""
     global _volc
     _volc = None
-    for cached in (settings, job_store, s3_client, events_client):
+    for cached in (settings, job_store, s3_client, events_client, stepfunctions_client):
         cached.cache_clear()

@@ -27,6 +27,8 @@ class Settings(BaseModel):
     copy_part_bytes: int = Field(default=8 * 1024 * 1024, alias="COPY_PART_BYTES")
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
     event_source: str = Field(default="lipsync.pipeline", alias="EVENT_SOURCE")
+    state_machine_arn: str = Field(default="", alias="STATE_MACHINE_ARN")
+    upload_url_seconds: int = Field(default=3600, alias="UPLOAD_URL_EXPIRY_SECONDS")
     poll_first_seconds: int = Field(default=PollPolicy.first_seconds, alias="POLL_FIRST_SECONDS")
     poll_growth: float = Field(default=PollPolicy.growth, alias="POLL_GROWTH")
     poll_max_seconds: int = Field(default=PollPolicy.max_seconds, alias="POLL_MAX_SECONDS")

@@ -1,0 +1,152 @@
+"""The HTTP API (API Gateway REST, IAM-authorised): jobs and upload URLs. Errors are JSON."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
+
+from lipsync_core.jobs import queries, runtime
+from lipsync_core.jobs.intake import JobConflictError, RequestRejectedError, accept, derive_job_id
+from lipsync_core.jobs.models import JobStatus
+from lipsync_core.jobs.store import JobNotFoundError
+from lipsync_core.observability import logger, metrics, tracer
+
+app = APIGatewayRestResolver(enable_validation=True)
+
+
+class UploadRequest(BaseModel):
+    video_content_type: str = Field(default="video/mp4", pattern=r"^video/[\w.+-]+$")
+    audio_content_type: str = Field(default="audio/wav", pattern=r"^audio/[\w.+-]+$")
+
+
+def _error(status: HTTPStatus, message: str, **extra: Any) -> Response[dict[str, Any]]:
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body={"message": message, **extra},
+    )
+
+
+@app.post("/jobs", summary="Start a lip-sync job", responses={202: {"description": "accepted"}})
+def create_job() -> Response[dict[str, Any]]:
+    key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
+    delivery = derive_job_id("api", key) if key else f"api-{uuid.uuid4().hex}"
+    settings = runtime.settings()
+    accepted = accept(
+        app.current_event.json_body,
+        source="api",
+        delivery_job_id=delivery,
+        store=runtime.job_store(),
+        stepfunctions=runtime.stepfunctions_client(),
+        settings=settings,
+        state_machine_arn=settings.state_machine_arn,
+    )
+    metrics.add_metric(name="JobsAccepted", unit="Count", value=1)
+    body = {
+        "job_id": accepted.job_id,
+        "status": accepted.record.get("status", "QUEUED"),
+        "created": accepted.created,
+        "links": {"self": f"/jobs/{accepted.job_id}"},
+    }
+    return Response(
+        status_code=202 if accepted.created else 200, content_type=content_types.APPLICATION_JSON, body=body
+    )
+
+
+@app.get("/jobs/<job_id>", summary="A job's status, progress and result")
+def get_job(job_id: str) -> dict[str, Any]:
+    return queries.get_job(job_id, store=runtime.job_store(), s3=runtime.s3_client())
+
+
+@app.get("/jobs", summary="List jobs, newest first within a status")
+def list_jobs(
+    status: Annotated[JobStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+) -> dict[str, Any]:
+    return queries.list_jobs(store=runtime.job_store(), status=status, limit=limit, next_token=next_token)
+
+
+@app.delete("/jobs/<job_id>", summary="Cancel a job")
+def cancel_job(job_id: str) -> dict[str, Any]:
+    return queries.cancel_job(
+        job_id,
+        store=runtime.job_store(),
+        stepfunctions=runtime.stepfunctions_client(),
+        events_client=runtime.events_client(),
+        volc=_volc_or_none(),
+        settings=runtime.settings(),
+    )
+
+
+@app.post("/uploads", summary="Presigned PUT URLs for a video and a voice track")
+def create_uploads(request: UploadRequest | None = None) -> dict[str, Any]:
+    request = request or UploadRequest()
+    return queries.upload_urls(
+        s3=runtime.s3_client(),
+        settings=runtime.settings(),
+        video_content_type=request.video_content_type,
+        audio_content_type=request.audio_content_type,
+    )
+
+
+def _volc_or_none() -> Any:
+    try:
+        return runtime.volc_client()
+    except Exception:  # cancelling must not depend on the credentials being readable
+        logger.warning("no Volcengine client for CVCancelTask")
+        return None
+
+
+@app.exception_handler(RequestRejectedError)
+def rejected(error: RequestRejectedError) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.BAD_REQUEST, error.reason, errors=error.errors)
+
+
+@app.exception_handler(JobConflictError)
+def conflict(error: JobConflictError) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.CONFLICT, str(error))
+
+
+@app.exception_handler(queries.JobStateConflictError)
+def state_conflict(error: queries.JobStateConflictError) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.CONFLICT, str(error))
+
+
+@app.exception_handler(JobNotFoundError)
+def not_found(error: JobNotFoundError) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.NOT_FOUND, "no such job")
+
+
+@app.exception_handler(queries.BadPageTokenError)
+def bad_token(error: queries.BadPageTokenError) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.BAD_REQUEST, str(error))
+
+
+@app.exception_handler(json.JSONDecodeError)
+def bad_json(error: json.JSONDecodeError) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {error}")
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_parameters(error: RequestValidationError) -> Response[dict[str, Any]]:
+    errors = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg", ""))}
+        for e in error.errors()
+    ]
+    return _error(HTTPStatus.BAD_REQUEST, "invalid request parameters", errors=errors)
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,158 @@
+"""How jobs are asked for: S3 manifests under ``jobs/``, ``LipSync Job Requested`` events on the bus
+(archived for replay), and the IAM-authorised REST API. All go through the ``start``/``api`` functions."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from constructs import Construct
+
+from .config import StackConfig
+
+REQUESTED_DETAIL_TYPE = "LipSync Job Requested"
+MANIFEST_PREFIX = "jobs/"
+
+# A structural check at the edge; the full validation (modes, options, URLs) is the function's.
+JOB_REQUEST_MODEL = apigateway.JsonSchema(
+    schema=apigateway.JsonSchemaVersion.DRAFT4,
+    type=apigateway.JsonSchemaType.OBJECT,
+    required=["mode", "video", "audio"],
+    properties={
+        "mode": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING),
+        "video": apigateway.JsonSchema(
+            type=[apigateway.JsonSchemaType.STRING, apigateway.JsonSchemaType.OBJECT]
+        ),
+        "audio": apigateway.JsonSchema(
+            type=[apigateway.JsonSchemaType.STRING, apigateway.JsonSchemaType.OBJECT]
+        ),
+        "options": apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT),
+        "aigc_meta": apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT),
+        "output": apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT),
+        "job_id": apigateway.JsonSchema(
+            type=apigateway.JsonSchemaType.STRING, pattern="^[A-Za-z0-9_-]{1,80}$"
+        ),
+    },
+)
+
+
+class EntryPoints(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        bucket: s3.IBucket,
+        bus: events.IEventBus,
+        start: lambda_.IFunction,
+        api_function: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.LambdaDestination(start),
+            s3.NotificationKeyFilter(prefix=MANIFEST_PREFIX, suffix=".json"),
+        )
+        self.requested_rule = events.Rule(
+            self,
+            "Requested",
+            event_bus=bus,
+            description="LipSync Job Requested events start jobs",
+            event_pattern=events.EventPattern(detail_type=[REQUESTED_DETAIL_TYPE]),
+            targets=[targets.LambdaFunction(start, retry_attempts=3)],
+        )
+        self.archive = bus.archive(
+            "Archive",
+            archive_name=f"{config.event_bus_name}-requests",
+            description="Every job request, for replay",
+            event_pattern=events.EventPattern(detail_type=[REQUESTED_DETAIL_TYPE]),
+            retention=cdk.Duration.days(30),
+        )
+        self.api = self._api(api_function)
+
+    def _api(self, function: lambda_.IFunction) -> apigateway.RestApi:
+        access_logs = logs.LogGroup(
+            self,
+            "ApiAccessLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        api = apigateway.RestApi(
+            self,
+            "Api",
+            description="Lip-sync jobs (IAM-authorised)",
+            cloud_watch_role=True,
+            deploy_options=apigateway.StageOptions(
+                stage_name="v1",
+                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                throttling_rate_limit=20,
+                throttling_burst_limit=40,
+                tracing_enabled=True,
+            ),
+            default_method_options=apigateway.MethodOptions(
+                authorization_type=apigateway.AuthorizationType.IAM
+            ),
+        )
+        integration = apigateway.LambdaIntegration(function)
+        validate_all = api.add_request_validator(
+            "ValidateAll", validate_request_body=True, validate_request_parameters=True
+        )
+        job_model = api.add_model("JobRequest", content_type="application/json", schema=JOB_REQUEST_MODEL)
+        jobs = api.root.add_resource("jobs")
+        jobs.add_method(
+            "POST",
+            integration,
+            request_validator=validate_all,
+            request_models={"application/json": job_model},
+            request_parameters={"method.request.header.Idempotency-Key": False},
+        )
+        jobs.add_method(
+            "GET",
+            integration,
+            request_validator=validate_all,
+            request_parameters={
+                "method.request.querystring.status": False,
+                "method.request.querystring.limit": False,
+                "method.request.querystring.next_token": False,
+            },
+        )
+        job = jobs.add_resource("{job_id}")
+        job.add_method(
+            "GET",
+            integration,
+            request_validator=validate_all,
+            request_parameters={"method.request.path.job_id": True},
+        )
+        job.add_method(
+            "DELETE",
+            integration,
+            request_validator=validate_all,
+            request_parameters={"method.request.path.job_id": True},
+        )
+        api.root.add_resource("uploads").add_method("POST", integration, request_validator=validate_all)
+        return api
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> None:
+        """Let a caller use every method of the API."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["execute-api:Invoke"], resources=[self.api.arn_for_execute_api()])
+        )

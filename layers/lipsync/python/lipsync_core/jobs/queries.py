@@ -1,0 +1,176 @@
+"""What the HTTP API does besides starting jobs: read, list, cancel, and hand out upload URLs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import uuid
+from typing import Any
+
+from lipsync_core.volc import VolcClient, VolcError
+
+from . import events
+from .models import TERMINAL_STATUSES
+from .settings import Settings
+from .store import JobNotFoundError, JobStore, from_dynamo
+
+logger = logging.getLogger(__name__)
+RESULT_URL_SECONDS = 3600
+PUBLIC_FIELDS = (
+    "job_id",
+    "status",
+    "mode",
+    "source",
+    "service_status",
+    "progress",
+    "polls",
+    "attempt",
+    "task_id",
+    "created_at",
+    "updated_at",
+    "finished_at",
+    "error",
+    "output",
+)
+
+
+class JobStateConflictError(Exception):
+    """The job cannot do that now (for example: cancel a finished job)."""
+
+
+class BadPageTokenError(ValueError):
+    pass
+
+
+def public_view(record: dict[str, Any], s3: Any | None = None) -> dict[str, Any]:
+    view = {name: record[name] for name in PUBLIC_FIELDS if record.get(name) is not None}
+    view["request"] = record.get("request")
+    output = record.get("output")
+    if s3 is not None and record.get("status") == "SUCCEEDED" and output:
+        view["output"] = {
+            **output,
+            "url": s3.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": output["bucket"], "Key": output["key"]},
+                ExpiresIn=RESULT_URL_SECONDS,
+            ),
+            "url_expires_in": RESULT_URL_SECONDS,
+        }
+    return view
+
+
+def get_job(job_id: str, *, store: JobStore, s3: Any) -> dict[str, Any]:
+    return public_view(store.get(job_id), s3)
+
+
+def _encode_token(key: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(from_dynamo(key)).encode()).decode() if key else None
+
+
+def _decode_token(token: str | None) -> dict[str, Any] | None:
+    if not token:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, binascii.Error):
+        raise BadPageTokenError("next_token is not valid") from None
+    if not isinstance(value, dict):
+        raise BadPageTokenError("next_token is not valid")
+    return value
+
+
+def list_jobs(*, store: JobStore, status: str | None, limit: int, next_token: str | None) -> dict[str, Any]:
+    """Newest first within a status (the ``by-status`` index); all statuses by a table scan."""
+    kwargs: dict[str, Any] = {"Limit": limit}
+    start = _decode_token(next_token)
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    if status:
+        answer = store.table.query(
+            IndexName="by-status",
+            KeyConditionExpression="#s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": status},
+            ScanIndexForward=False,
+            **kwargs,
+        )
+    else:
+        answer = store.table.scan(**kwargs)
+    jobs = [public_view(from_dynamo(item)) for item in answer.get("Items", [])]
+    return {"jobs": jobs, "next_token": _encode_token(answer.get("LastEvaluatedKey"))}
+
+
+def cancel_job(
+    job_id: str,
+    *,
+    store: JobStore,
+    stepfunctions: Any,
+    events_client: Any,
+    volc: VolcClient | None,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Cancel: the record first (so the workflow cannot finish it afterwards), then the execution,
+    then the service's task (best effort), then the event."""
+    record = store.get(job_id)
+    if record["status"] in TERMINAL_STATUSES or not store.finish(job_id, "CANCELLED"):
+        raise JobStateConflictError(f"job {job_id} is already {store.get(job_id)['status']}")
+    if record.get("execution_arn"):
+        try:
+            stepfunctions.stop_execution(
+                executionArn=record["execution_arn"],
+                error="LipSyncJobCancelled",
+                cause="cancelled through the API",
+            )
+        except stepfunctions.exceptions.ExecutionDoesNotExist:
+            logger.warning("no execution to stop", extra={"job_id": job_id})
+    if record.get("task_id") and volc is not None:
+        try:
+            volc.cancel_task(record["mode"], record["task_id"])
+        except VolcError as error:  # best effort: the service may not know the action or the task
+            logger.warning("CVCancelTask failed", extra={"job_id": job_id, "error": type(error).__name__})
+    record = store.get(job_id)
+    events.publish(
+        events_client,
+        bus=settings.event_bus_name,
+        source=settings.event_source,
+        detail_type=events.CANCELLED,
+        detail=events.cancelled_detail(job_id, record),
+    )
+    return public_view(record)
+
+
+UPLOAD_CONTENT_TYPES = {"video": "video/mp4", "audio": "audio/wav"}
+
+
+def upload_urls(
+    *, s3: Any, settings: Settings, video_content_type: str, audio_content_type: str
+) -> dict[str, Any]:
+    """Presigned PUT URLs for a video and a voice track under ``inputs/<id>/``."""
+    batch = uuid.uuid4().hex
+    answer: dict[str, Any] = {"expires_in": settings.upload_url_seconds}
+    for name, content_type in (("video", video_content_type), ("audio", audio_content_type)):
+        key = f"inputs/{batch}/{name}"
+        answer[name] = {
+            "upload_url": s3.generate_presigned_url(
+                "put_object",
+                Params={"Bucket": settings.bucket_name, "Key": key, "ContentType": content_type},
+                ExpiresIn=settings.upload_url_seconds,
+            ),
+            "method": "PUT",
+            "headers": {"Content-Type": content_type},
+            "s3_uri": f"s3://{settings.bucket_name}/{key}",
+        }
+    return answer
+
+
+__all__ = [
+    "BadPageTokenError",
+    "JobNotFoundError",
+    "JobStateConflictError",
+    "cancel_job",
+    "get_job",
+    "list_jobs",
+    "upload_urls",
+]

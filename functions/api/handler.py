@@ -150,3 +150,71 @@ def invalid_parameters(error: RequestValidationError) -> Response[dict[str, Any]
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document: Powertools' routes, plus what it cannot see (the job request body,
+    which this handler validates itself, JSON errors, and SigV4 authorisation)."""
+    from lipsync_core.jobs.schemas import job_request_schema
+
+    document: dict[str, Any] = json.loads(
+        app.get_openapi_json_schema(
+            title="Lip-sync jobs API",
+            version="1.0.0",
+            description="Start lip-sync jobs, follow them, cancel them, and get upload URLs. "
+            "Every call is signed with AWS SigV4 (IAM authorisation).",
+        )
+    )
+    request_schema = job_request_schema()
+    definitions = request_schema.pop("$defs", {})
+    request_schema.pop("$schema", None)
+    request_schema.pop("$id", None)
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    components.update(definitions)
+    components["JobRequest"] = json.loads(
+        json.dumps(request_schema).replace("#/$defs/", "#/components/schemas/")
+    )
+    components["Error"] = {
+        "type": "object",
+        "required": ["message"],
+        "properties": {
+            "message": {"type": "string"},
+            "errors": {"type": "array", "items": {"type": "object"}},
+        },
+    }
+    error = {
+        "description": "Error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    post = document["paths"]["/jobs"]["post"]
+    post["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobRequest"}}},
+    }
+    post["parameters"] = [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 256},
+            "description": "The same key and body return the same job; another body is a 409",
+        }
+    ]
+    for path in document["paths"].values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses.update({"400": error, "403": error, "404": error, "409": error})
+            operation["security"] = [{"sigv4": []}]
+    document["components"]["securitySchemes"] = {
+        "sigv4": {
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header",
+            "x-amazon-apigateway-authtype": "awsSigv4",
+        }
+    }
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components.pop("ResponseValidationError", None)
+    return document

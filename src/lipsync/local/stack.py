@@ -51,14 +51,19 @@ def local_aws() -> Iterator[None]:
         yield
 
 
-def load_handler(name: str) -> Any:
+def load_function_module(name: str) -> ModuleType:
+    """``functions/<name>/handler.py`` as a module of its own (each function's file is ``handler.py``)."""
     path = FUNCTIONS_ROOT / name / "handler.py"
     spec = importlib.util.spec_from_file_location(f"lipsync_local_functions.{name}", path)
     if spec is None or spec.loader is None:
         raise FileNotFoundError(path)
-    module: ModuleType = importlib.util.module_from_spec(spec)
+    module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.handler
+    return module
+
+
+def load_handler(name: str) -> Any:
+    return load_function_module(name).handler
 
 
 @dataclass(frozen=True)

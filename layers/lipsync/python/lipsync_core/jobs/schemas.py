@@ -1,11 +1,9 @@
-"""The job request's JSON Schema, generated from the model (``python -m lipsync_core.jobs.schemas``
-rewrites ``schemas/job-request.schema.json``; a test fails when the file is stale)."""
+"""The job request's JSON Schema, generated from the model (``python -m lipsync.docs`` rewrites
+``schemas/job-request.schema.json``; a test fails when the file is stale)."""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from .models import JobRequest
@@ -20,9 +18,3 @@ def job_request_schema() -> dict[str, Any]:
 
 def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
-
-
-if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "schemas/job-request.schema.json")
-    target.write_text(render(job_request_schema()))
-    print(f"wrote {target}")

@@ -7,13 +7,31 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
 def _demo(_: argparse.Namespace) -> int:
-    from lipsync.demo import run_demo
+    from lipsync.run import demo
 
-    return run_demo()
+    return demo()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lipsync.run import parse_option, run
+
+    try:
+        options = dict(parse_option(text) for text in args.option)
+    except ValueError as exc:
+        print(f"lipsync run: {exc}", file=sys.stderr)
+        return 2
+    return run(args.video, args.audio, mode=args.mode, options=options, out=args.out)
+
+
+def _up(_: argparse.Namespace) -> int:
+    from lipsync.up import serve
+
+    return serve()
 
 
 def _emulator(args: argparse.Namespace) -> int:
@@ -64,8 +82,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lipsync", description="Lip-sync video jobs, on AWS or offline.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="run a lip-sync job end to end on this machine")
+    demo = commands.add_parser("demo", help="run a lip-sync job end to end on this machine, on sample media")
     demo.set_defaults(func=_demo)
+
+    run = commands.add_parser("run", help="lip-sync VIDEO to AUDIO through the local pipeline")
+    run.add_argument("video", type=Path)
+    run.add_argument("audio", type=Path)
+    run.add_argument("--mode", choices=["lite", "basic"], default="lite")
+    run.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a service option, e.g. align_audio_reverse=true or templ_start_seconds=1.5",
+    )
+    run.add_argument("--out", type=Path, default=None, help="where to write the result (default: ./out/)")
+    run.set_defaults(func=_run)
+
+    up = commands.add_parser("up", help="start the whole pipeline locally and keep it running")
+    up.set_defaults(func=_up)
 
     emulator = commands.add_parser("emulator", help="run the Volcengine lip-sync emulator")
     emulator.add_argument("--host", default="127.0.0.1")

@@ -11,15 +11,35 @@ from lipsync.cli import main
 from lipsync_core.volc import VolcClient
 
 
-def test_demo_writes_a_result_video(
+@pytest.mark.slow
+def test_demo_runs_the_pipeline_and_writes_a_result_video(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
-    outputs = list((tmp_path / "out").glob("*.mp4"))
-    assert len(outputs) == 1
-    assert outputs[0].stat().st_size > 10_000
-    assert "done:" in capsys.readouterr().out
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["demo-lipsync.mp4"]
+    assert (tmp_path / "out" / "demo-lipsync.mp4").stat().st_size > 10_000
+    printed = capsys.readouterr().out
+    assert "result: out/demo-lipsync.mp4" in printed
+    assert "LipSync Job Succeeded" in printed
+    assert '"status": "SUCCEEDED"' in printed
+
+
+def test_run_refuses_missing_files_and_bad_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(tmp_path / "none.mp4"), str(tmp_path / "none.wav")]) == 2
+    assert "no such file" in capsys.readouterr().out
+    assert main(["run", "a.mp4", "b.wav", "--option", "novalue"]) == 2
+    assert "key=value" in capsys.readouterr().err
+
+
+def test_options_are_read_as_json_when_they_can_be() -> None:
+    from lipsync.run import parse_option
+
+    assert parse_option("align_audio=false") == ("align_audio", False)
+    assert parse_option("templ_start_seconds=1.5") == ("templ_start_seconds", 1.5)
+    assert parse_option("name=plain text") == ("name", "plain text")
 
 
 def test_the_emulator_runs_standalone_and_stops_cleanly() -> None:

@@ -36,19 +36,26 @@ def check_seams() -> None:
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
+    def original(function: Any) -> Any:
+        return getattr(function, "__lipsync_original__", function)
+
     problems = []
     if moto.__version__ != MOTO_VERSION:
         problems.append(f"moto is {moto.__version__}, the seams were written for {MOTO_VERSION}")
     expected = ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
-    if list(inspect.signature(LambdaSimpleBackend.invoke).parameters) != expected:
+    if list(inspect.signature(original(LambdaSimpleBackend.invoke)).parameters) != expected:
         problems.append("LambdaSimpleBackend.invoke changed its signature")
-    if list(inspect.signature(WaitFunction._wait_interval).parameters) != ["self", "env", "wait_seconds"]:
+    if list(inspect.signature(original(WaitFunction._wait_interval)).parameters) != [
+        "self",
+        "env",
+        "wait_seconds",
+    ]:
         problems.append("WaitFunction._wait_interval changed its signature")
     if not hasattr(retrier_decl, "time") or "time.sleep(interval_seconds)" not in inspect.getsource(
         retrier_decl
     ):
         problems.append("retrier_decl no longer sleeps with time.sleep")
-    if not callable(getattr(BaseExecutionWorkerCommunication, "terminated", None)):
+    if not callable(original(getattr(BaseExecutionWorkerCommunication, "terminated", None))):
         problems.append("BaseExecutionWorkerCommunication.terminated is gone")
     if problems:
         raise MotoSeamError("the local runtime's moto seams moved: " + "; ".join(problems))
@@ -180,7 +187,10 @@ class Seams:
         return self
 
     def _patch(self, owner: Any, name: str, value: Any) -> None:
-        self._originals.append((owner, name, getattr(owner, name)))
+        original = getattr(owner, name)
+        self._originals.append((owner, name, original))
+        if callable(value) and not isinstance(value, _ScaledTime):
+            value.__lipsync_original__ = original  # so check_seams() inspects moto's own code
         setattr(owner, name, value)
 
     def uninstall(self) -> None:

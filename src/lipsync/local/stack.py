@@ -11,6 +11,7 @@ import importlib.util
 import json
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -232,6 +233,7 @@ class LocalStack:
         return str(queue_url)
 
     def _register_functions(self) -> None:
+        functions: list[tuple[str, str, dict[str, Any]]] = []
         environment: dict[str, str] = {}
         for lid in self.template.of_type("AWS::Lambda::Function"):
             props = self.template.resources[lid]["Properties"]
@@ -240,21 +242,26 @@ class LocalStack:
                 continue  # CDK's own helpers (bucket notifications): AWS runs them, not us
             resolved = self.template.resolve(props.get("Environment", {}).get("Variables", {}))
             environment.update({k: str(v) for k, v in resolved.items() if k != "POWERTOOLS_SERVICE_NAME"})
-            self.registry.register(
-                self.template.physical[lid].name,
-                load_handler(name),
-                memory=int(props.get("MemorySize", 128)),
-                timeout=int(props.get("Timeout", 3)),
-            )
+            functions.append((self.template.physical[lid].name, name, props))
         environment.update(LOCAL_ENVIRONMENT)
         environment["VOLC_ENDPOINT"] = self.volc_endpoint
         environment.update(self.extra_environment)
+        # Metrics are disabled locally; Powertools still warns on each empty flush.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        # Before the handlers are imported: Powertools reads its settings when its objects are made.
         for name, value in environment.items():
             self._saved_environment.setdefault(name, os.environ.get(name))
             os.environ[name] = value
         from lipsync_core.jobs import runtime
 
         runtime.reset()
+        for physical_name, name, props in functions:
+            self.registry.register(
+                physical_name,
+                load_handler(name),
+                memory=int(props.get("MemorySize", 128)),
+                timeout=int(props.get("Timeout", 3)),
+            )
 
     def _create_state_machine(self, logical_id: str) -> str:
         props = self.template.resources[logical_id]["Properties"]

@@ -55,8 +55,12 @@ def volc_client() -> VolcClient:
 
 
 def reset() -> None:
-    """Forget cached clients (tests, and the local runtime between stacks)."""
+    """Forget cached clients and secrets (tests, and the local runtime between stacks)."""
     global _volc
     _volc = None
     for cached in (settings, job_store, s3_client, events_client, stepfunctions_client):
         cached.cache_clear()
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    parameters.base.DEFAULT_PROVIDERS.clear()  # providers hold a boto3 client for an old endpoint

@@ -1,0 +1,202 @@
+"""``lipsync up``: the whole pipeline on one machine. moto in server mode on 127.0.0.1 with its Step
+Functions interpreter on, the synthesized stack provisioned into it, our handlers in-process behind
+moto's Lambda seam, the emulator, the triggers delivered as AWS would, and the API served locally."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+import requests
+
+from lipsync.emulator import Emulator, ServiceConfig
+
+from .api_server import ApiServer
+from .stack import MOTO_CONFIG, LocalStack
+from .synth import synthesized_template
+from .template import REGION
+from .triggers import TriggerDispatcher
+
+# Locally, a production wait of 15 s lasts 15 * TIME_SCALE real seconds, and the emulator runs tasks
+# EMULATOR_SPEED times faster than the service: one definition, different configuration.
+TIME_SCALE = 0.05
+EMULATOR_SPEED = 20.0
+
+
+@dataclass(frozen=True)
+class LocalEndpoints:
+    aws: str
+    api: str
+    emulator: str
+    bucket: str
+    bus: str
+    table: str
+    state_machine_arn: str
+
+
+class LocalRuntime:
+    def __init__(
+        self,
+        *,
+        template_path: Path | None = None,
+        time_scale: float = TIME_SCALE,
+        emulator_speed: float = EMULATOR_SPEED,
+        emulator_config: ServiceConfig | None = None,
+    ) -> None:
+        self.template_path = template_path
+        self.time_scale = time_scale
+        self.emulator = Emulator(speed=emulator_speed, config=emulator_config)
+        self.stack: LocalStack | None = None
+        self.dispatcher: TriggerDispatcher | None = None
+        self.api: ApiServer | None = None
+        self._moto: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self.endpoints: LocalEndpoints | None = None
+
+    def _set_env(self, name: str, value: str) -> None:
+        self._saved_env.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+
+    def start(self) -> LocalEndpoints:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("moto").setLevel(logging.CRITICAL)  # every caught task error is logged at ERROR
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        template_path = self.template_path or synthesized_template()
+        try:
+            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._moto.start()
+            host, port = self._moto.get_host_and_port()
+            aws = f"http://{host}:{port}"
+            # moto's backends are process-wide: start from nothing, whatever ran in this process before.
+            requests.post(f"{aws}/moto-api/reset", timeout=10).raise_for_status()
+            requests.post(f"{aws}/moto-api/config", json=MOTO_CONFIG, timeout=10).raise_for_status()
+            # MOTO_PORT: where moto's Step Functions interpreter sends its own Lambda calls in server mode.
+            for name, value in {
+                "AWS_ENDPOINT_URL": aws,
+                "MOTO_PORT": str(port),
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID") or "local",
+                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY") or "local",
+            }.items():
+                self._set_env(name, value)
+            self._saved_env.setdefault("AWS_SESSION_TOKEN", os.environ.pop("AWS_SESSION_TOKEN", None))
+            self.emulator.start()
+            self.stack = LocalStack(
+                template_path,
+                volc_endpoint=self.emulator.endpoint,
+                volc_credentials=self.emulator.principal,
+                time_scale=self.time_scale,
+            )
+            stack = self.stack.start()
+            self.dispatcher = TriggerDispatcher(self.stack.template, self.stack.registry)
+            self.dispatcher.mirror()
+            self.dispatcher.start()
+            api_handler, _, _ = next(h for n, h in self.stack.registry.handlers.items() if n.endswith("api"))
+            self.api = ApiServer(api_handler).start()
+        except BaseException:
+            self.stop()
+            raise
+        self.endpoints = LocalEndpoints(
+            aws=aws,
+            api=self.api.url,
+            emulator=self.emulator.endpoint,
+            bucket=stack.bucket,
+            bus=stack.bus,
+            table=stack.table,
+            state_machine_arn=stack.state_machine_arn,
+        )
+        return self.endpoints
+
+    def stop(self) -> None:
+        for stop in (
+            self.api.stop if self.api else None,
+            self.dispatcher.stop if self.dispatcher else None,
+            self.stack.stop if self.stack else None,
+            self.emulator.close,
+            self._moto.stop if self._moto else None,
+        ):
+            if stop is not None:
+                try:
+                    stop()
+                except Exception:  # keep stopping the rest
+                    logging.getLogger(__name__).exception("while stopping the local runtime")
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- helpers for callers -------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        assert self.endpoints
+        return boto3.client(service, endpoint_url=self.endpoints.aws, region_name=REGION)
+
+    def wait_for_event(
+        self, matches: Callable[[dict[str, Any]], bool], timeout: float = 120.0
+    ) -> dict[str, Any]:
+        """The first announced event that ``matches``, waited for on the capture queue (long polling)."""
+        deadline = time.monotonic() + timeout
+        seen = self._seen_events
+        while True:
+            for event in seen:
+                if matches(event):
+                    return event
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no matching event within {timeout} s")
+            seen.extend(self._receive_events(wait_seconds=1))
+
+    def wait_for_terminal_event(self, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
+        return self.wait_for_event(
+            lambda e: e["detail"].get("job_id") == job_id and e["detail-type"] in TERMINAL_TYPES, timeout
+        )
+
+    @property
+    def _seen_events(self) -> list[dict[str, Any]]:
+        if not hasattr(self, "_events"):
+            self._events: list[dict[str, Any]] = []
+        return self._events
+
+    def _receive_events(self, wait_seconds: int) -> list[dict[str, Any]]:
+        assert self.stack is not None
+        assert self.stack.endpoints is not None
+        sqs = boto3.client("sqs", region_name=REGION)
+        answer = sqs.receive_message(
+            QueueUrl=self.stack.endpoints.events_queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait_seconds,
+        )
+        events = []
+        for message in answer.get("Messages", []):
+            events.append(json.loads(message["Body"]))
+            sqs.delete_message(
+                QueueUrl=self.stack.endpoints.events_queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+        return events
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event announced so far."""
+        self._seen_events.extend(self._receive_events(wait_seconds=0))
+        return list(self._seen_events)
+
+
+TERMINAL_TYPES = {"LipSync Job Succeeded", "LipSync Job Failed", "LipSync Job Cancelled"}

@@ -1,0 +1,160 @@
+"""Delivers the stack's triggers to our handlers as AWS would.
+
+moto's EventBridge rules do not invoke Lambda, and its S3-to-Lambda notifications swallow errors, so
+each trigger in the template is mirrored by an SQS queue that moto *does* deliver to (a bus rule with
+the template's own event pattern; a bucket notification with the template's own key filter), and a
+dispatcher thread per queue hands each message to the function the template names, in the shape
+AWS gives it. A message whose handler fails is retried, then dropped with an error logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+
+from .aws_events import s3_object_created
+from .seams import FunctionRegistry, LambdaContext
+from .template import ACCOUNT_ID, REGION, Template
+
+logger = logging.getLogger(__name__)
+MAX_RECEIVES = 3
+
+
+@dataclass(frozen=True)
+class Route:
+    queue_url: str
+    function: str
+    translate: Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _s3_translate(message: dict[str, Any]) -> dict[str, Any]:
+    """moto's S3 notification lacks fields AWS sends (and Powertools' model requires): rebuild it."""
+    [record] = message["Records"]
+    obj = record["s3"]["object"]
+    return s3_object_created(
+        record["s3"]["bucket"]["name"],
+        unquote_plus(obj["key"]),
+        size=obj["size"],
+        etag=obj["eTag"],
+        version_id=obj.get("versionId"),
+    )
+
+
+def _eventbridge_translate(message: dict[str, Any]) -> dict[str, Any]:
+    """moto's rule targets receive the event without ``account``: AWS always sends it."""
+    return {"account": ACCOUNT_ID, "version": "0", **message}
+
+
+class TriggerDispatcher:
+    def __init__(self, template: Template, registry: FunctionRegistry) -> None:
+        self.template = template
+        self.registry = registry
+        self.routes: list[Route] = []
+        self.delivered: list[tuple[str, bool]] = []  # (function, succeeded), for inspection
+        self._delivery = threading.Condition()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _queue(self, name: str) -> tuple[str, str]:
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return str(url), str(arn)
+
+    def _function_name(self, arn_token: Any) -> str:
+        return str(self.template.resolve(arn_token)).rsplit(":", 1)[-1]
+
+    def mirror(self) -> None:
+        """Create the mirrors of every rule and bucket notification that targets one of our functions."""
+        events = boto3.client("events", region_name=REGION)
+        for lid in self.template.of_type("AWS::Events::Rule"):
+            props = self.template.resources[lid]["Properties"]
+            functions = [self._function_name(t["Arn"]) for t in props.get("Targets", [])]
+            functions = [f for f in functions if f in self.registry.handlers]
+            if not functions:
+                continue
+            url, arn = self._queue(f"lipsync-local-rule-{lid}"[:80])
+            bus = self.template.resolve(props.get("EventBusName", "default"))
+            name = f"local-{lid}"[:64]
+            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"]))
+            events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "mirror", "Arn": arn}])
+            self.routes += [Route(url, f, _eventbridge_translate) for f in functions]
+        s3 = boto3.client("s3", region_name=REGION)
+        for lid in self.template.of_type("Custom::S3BucketNotifications"):
+            props = self.template.resources[lid]["Properties"]
+            bucket = self.template.resolve(props["BucketName"])
+            queues = []
+            for index, config in enumerate(
+                props["NotificationConfiguration"].get("LambdaFunctionConfigurations", [])
+            ):
+                function = self._function_name(config["LambdaFunctionArn"])
+                url, arn = self._queue(f"lipsync-local-s3-{lid}-{index}"[:80])
+                queues.append(
+                    {
+                        "QueueArn": arn,
+                        "Events": config["Events"],
+                        **({"Filter": config["Filter"]} if "Filter" in config else {}),
+                    }
+                )
+                self.routes.append(Route(url, function, _s3_translate))
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queues}
+            )
+
+    def start(self) -> None:
+        for route in self.routes:
+            thread = threading.Thread(
+                target=self._drain, args=(route,), name=f"dispatch-{route.function}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def wait_delivered(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` deliveries have been handed to functions (True), or time runs out."""
+        with self._delivery:
+            return self._delivery.wait_for(lambda: len(self.delivered) >= count, timeout)
+
+    def _drain(self, route: Route) -> None:
+        sqs = boto3.client("sqs", region_name=REGION)
+        handler, _, _ = self.registry.handlers[route.function]
+        while not self._stop.is_set():
+            try:
+                answer = sqs.receive_message(
+                    QueueUrl=route.queue_url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=1,
+                    AttributeNames=["ApproximateReceiveCount"],
+                )
+            except Exception:  # the server is going away
+                if self._stop.is_set():
+                    return
+                raise
+            for message in answer.get("Messages", []):
+                body = json.loads(message["Body"])
+                if body.get("Event") == "s3:TestEvent":  # S3 sends one when notifications are configured
+                    sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    continue
+                try:
+                    handler(route.translate(body), LambdaContext(function_name=route.function))
+                    succeeded = True
+                except Exception:
+                    logger.exception("local trigger: %s failed", route.function)
+                    succeeded = False
+                with self._delivery:
+                    self.delivered.append((route.function, succeeded))
+                    self._delivery.notify_all()
+                receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+                if succeeded or receives >= MAX_RECEIVES:
+                    sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -60,7 +60,7 @@ def reset() -> None:
     _volc = None
     for cached in (settings, job_store, s3_client, events_client, stepfunctions_client):
         cached.cache_clear()
-    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters import base
 
-    parameters.clear_caches()
-    parameters.base.DEFAULT_PROVIDERS.clear()  # providers hold a boto3 client for an old endpoint
+    base.clear_caches()  # type: ignore[no-untyped-call]
+    base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]  # they hold clients for an old endpoint

@@ -20,6 +20,8 @@ THROTTLED = ["VolcThrottledError"]
 UNAVAILABLE = ["VolcUnavailableError"]
 DOWNLOAD = ["ResultDownloadError"]
 STATUS = "$.cursor.status"
+# The retryable error classes: (errors, first interval s, attempts, longest wait s); backoff 2, full jitter.
+RETRIES = [(THROTTLED, 5, 6, 120), (UNAVAILABLE, 3, 5, 60)]
 
 
 class JobWorkflow(Construct):
@@ -58,29 +60,9 @@ class JobWorkflow(Construct):
         failed = sfn.Fail(self, "JobFailed", error="LipSyncJobFailed", cause_path="$.event.error.message")
 
         for step in (submit, poll, copy):
-            step.add_retry(
-                errors=THROTTLED,
-                interval=cdk.Duration.seconds(5),
-                backoff_rate=2,
-                max_attempts=6,
-                max_delay=cdk.Duration.seconds(120),
-                jitter_strategy=sfn.JitterType.FULL,
-            )
-            step.add_retry(
-                errors=UNAVAILABLE,
-                interval=cdk.Duration.seconds(3),
-                backoff_rate=2,
-                max_attempts=5,
-                max_delay=cdk.Duration.seconds(60),
-                jitter_strategy=sfn.JitterType.FULL,
-            )
-        copy.add_retry(
-            errors=DOWNLOAD,
-            interval=cdk.Duration.seconds(10),
-            backoff_rate=2,
-            max_attempts=3,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+            for errors, interval, attempts, max_delay in RETRIES:
+                self._retry(step, errors, interval, attempts, max_delay)
+        self._retry(copy, DOWNLOAD, interval=10, attempts=3, max_delay=120)
         # A job that already ended (cancelled through the API) announces nothing more: one terminal event.
         already_finished = sfn.Fail(
             self,
@@ -138,6 +120,19 @@ class JobWorkflow(Construct):
                 level=sfn.LogLevel.ALL,
                 include_execution_data=False,  # states and transitions, not payloads
             ),
+        )
+
+    @staticmethod
+    def _retry(
+        step: sfn.TaskStateBase, errors: list[str], interval: int, attempts: int, max_delay: int
+    ) -> None:
+        step.add_retry(
+            errors=errors,
+            interval=cdk.Duration.seconds(interval),
+            backoff_rate=2,
+            max_attempts=attempts,
+            max_delay=cdk.Duration.seconds(max_delay),
+            jitter_strategy=sfn.JitterType.FULL,
         )
 
     def _invoke(self, name: str, function: object, *, result_path: str) -> tasks.LambdaInvoke:

@@ -17,7 +17,7 @@ from lipsync_core.jobs import queries, runtime
 from lipsync_core.jobs.intake import JobConflictError, RequestRejectedError, accept, derive_job_id
 from lipsync_core.jobs.models import JobStatus
 from lipsync_core.jobs.store import JobNotFoundError
-from lipsync_core.observability import logger, metrics, tracer
+from lipsync_core.observability import logger, metric_sink, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True)
 
@@ -49,7 +49,7 @@ def create_job() -> Response[dict[str, Any]]:
         settings=settings,
         state_machine_arn=settings.state_machine_arn,
     )
-    metrics.add_metric(name="JobsAccepted", unit="Count", value=1)
+    metric_sink.add_metric("JobsAccepted", "Count", 1)
     body = {
         "job_id": accepted.job_id,
         "status": accepted.record.get("status", "QUEUED"),

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lipsync_core.jobs import runtime
 from lipsync_core.jobs.manifests import Intake
-from lipsync_core.observability import logger, metrics, tracer
+from lipsync_core.observability import logger, metric_sink, metrics, tracer
 
 
 def intake() -> Intake:
@@ -43,7 +43,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcomes = [intake().from_event(bus_event.id, bus_event.detail)]
     for outcome in outcomes:
         logger.info("intake", extra={"outcome": asdict(outcome)})
-        metrics.add_metric(
-            name="JobsRejected" if outcome.rejected_reason else "JobsAccepted", unit="Count", value=1
-        )
+        metric_sink.add_metric("JobsRejected" if outcome.rejected_reason else "JobsAccepted", "Count", 1)
     return {"outcomes": [asdict(o) for o in outcomes]}

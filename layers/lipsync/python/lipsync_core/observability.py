@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -22,7 +23,10 @@ class PowertoolsMetricsSink:
     """``lipsync_core.jobs.metrics.MetricsSink`` over Powertools Metrics."""
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
-        metrics.add_metric(name=name, unit=unit, value=value)
+        # Powertools does not clear metrics while they are disabled (locally), so they would pile up
+        # and be printed when 100 accumulate: add nothing then.
+        if not is_metrics_disabled():
+            metrics.add_metric(name=name, unit=unit, value=value)
 
 
 metric_sink = PowertoolsMetricsSink()

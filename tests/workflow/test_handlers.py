@@ -176,3 +176,25 @@ def test_a_host_that_does_not_resolve_is_a_retryable_download_error(monkeypatch:
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     with pytest.raises(ResultDownloadError, match="cannot resolve"):
         check_url("https://cdn.volcengineapi.com/r.mp4", UrlPolicy())
+
+
+def test_a_job_cancelled_while_its_task_is_submitted_stays_cancelled(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cancel lands between the claim and the record of the paid task (the race the API can hit).
+    original = VolcClient.submit_task
+
+    def submit_then_cancel(self: VolcClient, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        assert runtime.job_store().finish("job-race", "CANCELLED")
+        return result
+
+    monkeypatch.setattr(VolcClient, "submit_task", submit_then_cancel)
+    with pytest.raises(Exception, match="cancelled while its task was submitted") as caught:
+        invoke("submit", {"job_id": "job-race", "request": pipeline.request()})
+    assert type(caught.value).__name__ == "JobAlreadyFinishedError"
+    record = runtime.job_store().get("job-race")
+    assert record["status"] == "CANCELLED"
+    assert record["attempts"]["1"]["task_id"] == record["task_id"], "the paid task is still on record"
+    task = pipeline.emulator.admin.task(record["task_id"])
+    assert task["status"] == "not_found", "the service was asked to drop it"

@@ -120,24 +120,42 @@ class JobStore:
             ExpressionAttributeNames={"#n": str(attempt)},
         )
 
-    def record_submission(self, job_id: str, attempt: int, task_id: str, request_id: str | None) -> None:
+    def record_submission(self, job_id: str, attempt: int, task_id: str, request_id: str | None) -> bool:
+        """Record the paid task. Returns False when the job ended meanwhile (cancelled): the task is
+        still recorded, the terminal status is kept."""
         now = iso_now()
-        self.table.update_item(
-            Key={"job_id": job_id},
-            UpdateExpression=(
-                "SET attempts.#n = :submission, attempt = :attempt, task_id = :task, #status = :submitted, "
-                "updated_at = :now, history = list_append(history, :entry) REMOVE service_status, progress"
-            ),
-            ExpressionAttributeNames={"#n": str(attempt), "#status": "status"},
-            ExpressionAttributeValues={
-                ":submission": {"task_id": task_id, "request_id": request_id, "submitted_at": now},
-                ":attempt": attempt,
-                ":task": task_id,
-                ":submitted": "SUBMITTED",
-                ":now": now,
-                ":entry": [{"status": "SUBMITTED", "at": now, "attempt": attempt, "task_id": task_id}],
-            },
-        )
+        submission = {"task_id": task_id, "request_id": request_id, "submitted_at": now}
+        try:
+            self.table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression=(
+                    "SET attempts.#n = :submission, attempt = :attempt, task_id = :task, "
+                    "#status = :submitted, updated_at = :now, history = list_append(history, :entry) "
+                    "REMOVE service_status, progress"
+                ),
+                ConditionExpression=_NOT_TERMINAL,
+                ExpressionAttributeNames={"#n": str(attempt), "#status": "status"},
+                ExpressionAttributeValues={
+                    ":submission": submission,
+                    ":attempt": attempt,
+                    ":task": task_id,
+                    ":submitted": "SUBMITTED",
+                    ":now": now,
+                    ":entry": [{"status": "SUBMITTED", "at": now, "attempt": attempt, "task_id": task_id}],
+                    **_TERMINAL_VALUES,
+                },
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+            self.table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression="SET attempts.#n = :submission, task_id = :task, updated_at = :now",
+                ExpressionAttributeNames={"#n": str(attempt)},
+                ExpressionAttributeValues={":submission": submission, ":task": task_id, ":now": now},
+            )
+            return False
+        return True
 
     def record_poll(
         self, job_id: str, service_status: str, progress: float | None, polls: int, previous_status: str

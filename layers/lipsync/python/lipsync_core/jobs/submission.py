@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lipsync_core.volc import VolcClient, VolcSubmitUnconfirmedError, VolcThrottledError
+from lipsync_core.volc import VolcClient, VolcError, VolcSubmitUnconfirmedError, VolcThrottledError
 
 from . import metrics as m
 from .errors import InputNotFoundError, JobAlreadyFinishedError, TaskLostError
 from .models import TERMINAL_STATUSES, Cursor, JobRequest, JobState, MediaRef
 from .settings import Settings
 from .store import JobStore
+
+logger = logging.getLogger(__name__)
 
 
 def input_url(ref: MediaRef, s3: Any, expires_in: int) -> str:
@@ -85,6 +88,12 @@ def submit_job(
         if isinstance(error, VolcThrottledError):
             metrics.add_metric(m.THROTTLES, "Count", 1)
         raise
-    store.record_submission(state.job_id, attempt, submitted.task_id, submitted.request_id)
     metrics.add_metric(m.SUBMITTED, "Count", 1)
+    if not store.record_submission(state.job_id, attempt, submitted.task_id, submitted.request_id):
+        # Cancelled while the task was being submitted: ask the service to drop it, then stop here.
+        try:
+            volc.cancel_task(request.mode, submitted.task_id)
+        except VolcError:
+            logger.warning("CVCancelTask failed for a task submitted during cancellation")
+        raise JobAlreadyFinishedError(f"job {state.job_id} was cancelled while its task was submitted")
     return Cursor(task_id=submitted.task_id, attempt=attempt, status="submitted", wait_seconds=first_wait)

@@ -3,7 +3,6 @@ the ``api`` handler, as API Gateway would send it (without IAM signatures: the l
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,5 +62,3 @@ class ApiServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-
-__all__ = ["ApiServer", "json"]

@@ -58,7 +58,6 @@ class TriggerDispatcher:
         self.registry = registry
         self.routes: list[Route] = []
         self.delivered: list[tuple[str, bool]] = []  # (function, succeeded), for inspection
-        self._delivery = threading.Condition()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -121,11 +120,6 @@ class TriggerDispatcher:
         for thread in self._threads:
             thread.join(timeout=10)
 
-    def wait_delivered(self, count: int, timeout: float) -> bool:
-        """Block until ``count`` deliveries have been handed to functions (True), or time runs out."""
-        with self._delivery:
-            return self._delivery.wait_for(lambda: len(self.delivered) >= count, timeout)
-
     def _drain(self, route: Route) -> None:
         sqs = boto3.client("sqs", region_name=REGION)
         handler, _, _ = self.registry.handlers[route.function]
@@ -152,9 +146,7 @@ class TriggerDispatcher:
                 except Exception:
                     logger.exception("local trigger: %s failed", route.function)
                     succeeded = False
-                with self._delivery:
-                    self.delivered.append((route.function, succeeded))
-                    self._delivery.notify_all()
+                self.delivered.append((route.function, succeeded))
                 receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
                 if succeeded or receives >= MAX_RECEIVES:
                     sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -66,12 +66,6 @@ def streams_and_durations(path: Path) -> dict[str, float]:
     return durations
 
 
-def make_tone(path: Path, *, seconds: float, rate: int = 16000) -> Path:
-    from lipsync.samples import make_voice
-
-    return make_voice(path, seconds=seconds, rate=rate)
-
-
 def make_audio_only_mp4(path: Path, *, seconds: float = 1.0) -> Path:
     with av.open(str(path), "w", format="mp4") as out:
         stream = out.add_stream("aac", rate=16000)

@@ -61,4 +61,3 @@ class ApiServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
-

@@ -4,7 +4,6 @@ moto's Lambda seam, the emulator, the triggers delivered as AWS would, and the A
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -59,6 +58,7 @@ class LocalRuntime:
         self.api: ApiServer | None = None
         self._moto: Any = None
         self._saved_env: dict[str, str | None] = {}
+        self._events: list[dict[str, Any]] = []  # announced events read so far (the queue forgets them)
         self.endpoints: LocalEndpoints | None = None
 
     def _set_env(self, name: str, value: str) -> None:
@@ -155,48 +155,26 @@ class LocalRuntime:
         self, matches: Callable[[dict[str, Any]], bool], timeout: float = 120.0
     ) -> dict[str, Any]:
         """The first announced event that ``matches``, waited for on the capture queue (long polling)."""
+        assert self.stack is not None
         deadline = time.monotonic() + timeout
-        seen = self._seen_events
         while True:
-            for event in seen:
+            for event in self._events:
                 if matches(event):
                     return event
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"no matching event within {timeout} s")
-            seen.extend(self._receive_events(wait_seconds=1))
+            self._events.extend(self.stack.receive_events(wait_seconds=1))
 
     def wait_for_terminal_event(self, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
         return self.wait_for_event(
             lambda e: e["detail"].get("job_id") == job_id and e["detail-type"] in TERMINAL_TYPES, timeout
         )
 
-    @property
-    def _seen_events(self) -> list[dict[str, Any]]:
-        if not hasattr(self, "_events"):
-            self._events: list[dict[str, Any]] = []
-        return self._events
-
-    def _receive_events(self, wait_seconds: int) -> list[dict[str, Any]]:
-        assert self.stack is not None
-        assert self.stack.endpoints is not None
-        sqs = boto3.client("sqs", region_name=REGION)
-        answer = sqs.receive_message(
-            QueueUrl=self.stack.endpoints.events_queue_url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=wait_seconds,
-        )
-        events = []
-        for message in answer.get("Messages", []):
-            events.append(json.loads(message["Body"]))
-            sqs.delete_message(
-                QueueUrl=self.stack.endpoints.events_queue_url, ReceiptHandle=message["ReceiptHandle"]
-            )
-        return events
-
     def events(self) -> list[dict[str, Any]]:
         """Every event announced so far."""
-        self._seen_events.extend(self._receive_events(wait_seconds=0))
-        return list(self._seen_events)
+        assert self.stack is not None
+        self._events.extend(self.stack.announced_events())
+        return list(self._events)
 
 
 TERMINAL_TYPES = {"LipSync Job Succeeded", "LipSync Job Failed", "LipSync Job Cancelled"}

@@ -299,18 +299,24 @@ class LocalStack:
         client = boto3.client("stepfunctions", region_name=REGION)
         return list(client.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"])
 
-    def announced_events(self) -> list[dict[str, Any]]:
-        """Events put on the bus so far (drained from the capture queue)."""
+    def receive_events(self, wait_seconds: int = 0) -> list[dict[str, Any]]:
+        """One batch of events from the capture queue (long polling up to ``wait_seconds``), removed."""
         assert self.endpoints is not None
         sqs = boto3.client("sqs", region_name=REGION)
+        answer = sqs.receive_message(
+            QueueUrl=self.endpoints.events_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+        )
+        events = []
+        for message in answer.get("Messages", []):
+            events.append(json.loads(message["Body"]))
+            sqs.delete_message(
+                QueueUrl=self.endpoints.events_queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+        return events
+
+    def announced_events(self) -> list[dict[str, Any]]:
+        """Events put on the bus so far (the capture queue drained)."""
         events: list[dict[str, Any]] = []
-        while True:
-            answer = sqs.receive_message(QueueUrl=self.endpoints.events_queue_url, MaxNumberOfMessages=10)
-            messages = answer.get("Messages", [])
-            if not messages:
-                return events
-            for message in messages:
-                events.append(json.loads(message["Body"]))
-                sqs.delete_message(
-                    QueueUrl=self.endpoints.events_queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+        while batch := self.receive_events():
+            events.extend(batch)
+        return events

@@ -14,9 +14,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
 
+from lipsync_core.jobs import events as job_events
+
 from .config import StackConfig
 
-REQUESTED_DETAIL_TYPE = "LipSync Job Requested"
+REQUESTED_DETAIL_TYPE = job_events.REQUESTED  # the event names are defined once, with their details
 MANIFEST_PREFIX = "jobs/"
 
 # A structural check at the edge; the full validation (modes, options, URLs) is the function's.

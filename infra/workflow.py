@@ -11,11 +11,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from lipsync_core.jobs import events as job_events
+
 from .config import StackConfig
 from .functions import WorkflowFunctions
 
-SUCCEEDED_DETAIL_TYPE = "LipSync Job Succeeded"
-FAILED_DETAIL_TYPE = "LipSync Job Failed"
+SUCCEEDED_DETAIL_TYPE = job_events.SUCCEEDED  # the event names are defined once, with their details
+FAILED_DETAIL_TYPE = job_events.FAILED
 THROTTLED = ["VolcThrottledError"]
 UNAVAILABLE = ["VolcUnavailableError"]
 DOWNLOAD = ["ResultDownloadError"]

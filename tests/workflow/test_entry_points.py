@@ -247,3 +247,11 @@ def test_api_unknown_job_and_upload_urls(pipeline: Pipeline) -> None:
     assert uploads["audio"]["method"] == "PUT"
     assert "X-Amz-Signature" in uploads["audio"]["upload_url"]
     assert api("POST", "/uploads", {"video_content_type": "text/html"})[0] == 400
+
+
+def test_api_refuses_an_output_it_could_not_write(pipeline: Pipeline) -> None:
+    status, body = api("POST", "/jobs", pipeline.request(output={"key": "results/mine.mp4"}))
+    assert status == 400
+    assert body["errors"][0]["field"] == "output"
+    assert "outputs/" in body["message"]
+    assert api("POST", "/jobs", pipeline.request(output={"key": "outputs/mine.mp4"}))[0] == 202

@@ -198,3 +198,15 @@ def test_a_job_cancelled_while_its_task_is_submitted_stays_cancelled(
     assert record["attempts"]["1"]["task_id"] == record["task_id"], "the paid task is still on record"
     task = pipeline.emulator.admin.task(record["task_id"])
     assert task["status"] == "not_found", "the service was asked to drop it"
+
+
+@pytest.mark.parametrize(
+    "output", [{"key": "elsewhere/x.mp4"}, {"bucket": "someone-elses", "key": "outputs/x.mp4"}]
+)
+def test_an_output_outside_the_stacks_prefix_is_refused_before_paying(
+    pipeline: Pipeline, output: dict[str, str]
+) -> None:
+    with pytest.raises(Exception, match="output must be in") as caught:
+        invoke("submit", {"job_id": "job-out", "request": pipeline.request(output=output)})
+    assert type(caught.value).__name__ == "OutputNotAllowedError"
+    assert pipeline.emulator.admin.submissions()["total"] == 0

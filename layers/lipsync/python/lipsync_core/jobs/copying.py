@@ -17,7 +17,7 @@ from typing import Any
 from lipsync_core.volc import VolcClient
 
 from . import metrics as m
-from .errors import JobAlreadyFinishedError, ResultDownloadError
+from .errors import JobAlreadyFinishedError, OutputNotAllowedError, ResultDownloadError
 from .events import succeeded_detail
 from .models import CopiedResult, JobRequest, JobState
 from .result_url import ResultUrlExpiredError, UrlPolicy, open_result
@@ -29,9 +29,15 @@ MIN_PART_BYTES = 5 * 1024 * 1024  # S3's minimum for every part but the last
 
 
 def output_location(job_id: str, request: JobRequest, settings: Settings) -> tuple[str, str]:
+    """Where the result goes. Only the stack's bucket under the output prefix can be written (that is
+    all CopyResult may touch), so anything else is refused here, before a task is paid for."""
     output = request.output
     bucket = (output.bucket if output and output.bucket else None) or settings.bucket_name
     key = (output.key if output and output.key else None) or f"{settings.output_prefix}{job_id}.mp4"
+    if bucket != settings.bucket_name or not key.startswith(settings.output_prefix):
+        raise OutputNotAllowedError(
+            f"output must be in s3://{settings.bucket_name}/{settings.output_prefix}..., not s3://{bucket}/{key}"
+        )
     return bucket, key
 
 

@@ -29,3 +29,7 @@ class ResultDownloadError(JobError):
 
 class InputNotFoundError(JobError):
     """An S3 input does not exist (or cannot be read by the function)."""
+
+
+class OutputNotAllowedError(JobError):
+    """The requested output is outside the stack's bucket and output prefix."""

@@ -16,6 +16,8 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
+from .copying import output_location
+from .errors import OutputNotAllowedError
 from .models import JOB_ID_PATTERN, JobRequest
 from .settings import Settings
 from .store import JobStore
@@ -90,6 +92,10 @@ def accept(
     """Validate, record and start. ``delivery_job_id`` is used unless the request names its own."""
     request = parse_request(raw, settings)
     job_id = request.job_id or delivery_job_id
+    try:
+        output_location(job_id, request, settings)
+    except OutputNotAllowedError as error:
+        raise RequestRejectedError(str(error), [{"field": "output", "message": str(error)}]) from None
     if not re.match(JOB_ID_PATTERN, job_id):
         raise RequestRejectedError(f"job id {job_id!r} is not valid")
     execution_arn = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 from typing import Any
 
 import aws_cdk as cdk
 from constructs import Construct
+
+from lipsync_core.jobs.flow_control import FlowLimits
+from lipsync_core.volc import Mode
 
 CONTEXT_PREFIX = "lipsync:"
 
@@ -30,6 +34,15 @@ class StackConfig:
     input_expiry_days: int = 30  # lifecycle for uploaded inputs
     copy_memory_mb: int = 256  # the copy streams: memory stays bounded whatever the result's size
     allow_local_urls: bool = False  # http and private result URLs: only for the offline runtime
+    # Flow control, shared by every execution (0: unlimited). The service's limits are per action
+    # and per req_key; ``flow_limits`` (JSON, per mode) overrides these defaults for one mode, e.g.
+    # {"basic": {"submit_qps": 1, "poll_qps": 5, "max_unfinished": 2}}.
+    submit_qps: float = 1.0
+    poll_qps: float = 5.0
+    max_unfinished_tasks: int = 10
+    flow_limits: str = ""
+    capacity_wait_first_seconds: int = 5
+    capacity_wait_max_seconds: int = 300
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackConfig:
@@ -52,6 +65,19 @@ class StackConfig:
         if config.job_deadline_seconds >= 11 * 3600:
             raise ValueError("job_deadline_seconds must stay under the service's 12-hour task lifetime")
         return config
+
+    @property
+    def flow_limits_json(self) -> str:
+        """Every mode's limits as the functions read them (``FLOW_LIMITS``)."""
+        overrides = json.loads(self.flow_limits) if self.flow_limits.strip() else {}
+        defaults = {
+            "submit_qps": self.submit_qps,
+            "poll_qps": self.poll_qps,
+            "max_unfinished": self.max_unfinished_tasks,
+        }
+        limits = {mode.value: {**defaults, **overrides.get(mode.value, {})} for mode in Mode}
+        FlowLimits.parse(json.dumps(limits))  # refuse a bad value at synth, not at run time
+        return json.dumps(limits, separators=(",", ":"), sort_keys=True)
 
     @property
     def state_machine_timeout(self) -> cdk.Duration:

@@ -35,10 +35,12 @@ class FunctionFactory:
         layers: SigningLayer,
         bucket: s3.IBucket,
         table: dynamodb.ITableV2,
+        flow_table: dynamodb.ITableV2,
         secret: secretsmanager.ISecret,
         event_bus_name: str,
     ) -> None:
         self.layers = [layers.powertools, layers.layer]
+        self.flow_table = flow_table
         self.environment = {
             "JOB_TABLE_NAME": table.table_name,
             "BUCKET_NAME": bucket.bucket_name,
@@ -53,6 +55,10 @@ class FunctionFactory:
             "RESULT_URL_ALLOWED_HOSTS": config.result_url_allowed_hosts,
             "ALLOW_LOCAL_URLS": "true" if config.allow_local_urls else "false",
             "EVENT_BUS_NAME": event_bus_name,
+            "FLOW_TABLE_NAME": flow_table.table_name,
+            "FLOW_LIMITS": config.flow_limits_json,
+            "CAPACITY_WAIT_FIRST_SECONDS": str(config.capacity_wait_first_seconds),
+            "CAPACITY_WAIT_MAX_SECONDS": str(config.capacity_wait_max_seconds),
             "EVENT_SOURCE": config.event_source,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -101,10 +107,11 @@ class FunctionFactory:
         )
 
 
-def item_access(table: dynamodb.ITableV2) -> iam.PolicyStatement:
-    """Only the item operations the job store uses, on the table itself."""
+def item_access(*tables: dynamodb.ITableV2) -> iam.PolicyStatement:
+    """Only the item operations the job store and flow control use, on the tables themselves."""
     return iam.PolicyStatement(
-        actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[table.table_arn]
+        actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        resources=[table.table_arn for table in tables],
     )
 
 
@@ -130,6 +137,8 @@ class WorkflowFunctions(Construct):
 
         for function in self.all:
             function.add_to_role_policy(item_access(table))
+        for function in (self.submit, self.poll, self.record_failure):
+            function.add_to_role_policy(item_access(factory.flow_table))
         for function in (self.submit, self.poll, self.copy_result):
             secret.grant_read(function)
         # Submit presigns GET URLs for inputs in the bucket: the URL carries the function's identity.
@@ -208,6 +217,7 @@ class EntryFunctions(Construct):
         self.api.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/by-status"])
         )
+        self.api.add_to_role_policy(item_access(factory.flow_table))  # cancel gives the slot back
         self.api.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:Scan"], resources=[table.table_arn])
         )

@@ -12,6 +12,7 @@ from .events import JobEvents
 from .functions import EntryFunctions, FunctionFactory, WorkflowFunctions
 from .monitoring import Monitoring
 from .nag import acknowledge_findings
+from .reconciliation import Reconciliation
 from .signing_layer import SigningLayer
 from .storage import Storage
 from .workflow import JobWorkflow
@@ -33,6 +34,7 @@ class LipSyncStack(cdk.Stack):
             layers=layers,
             bucket=storage.bucket,
             table=storage.table,
+            flow_table=storage.flow_table,
             secret=credentials.secret,
             event_bus_name=job_events.bus.event_bus_name,
         )
@@ -57,6 +59,14 @@ class LipSyncStack(cdk.Stack):
             bus=job_events.bus,
             state_machine=workflow.state_machine,
         )
+        reconciliation = Reconciliation(
+            self,
+            "Reconciliation",
+            factory=factory,
+            table=storage.table,
+            bus=job_events.bus,
+            state_machine=workflow.state_machine,
+        )
         entry_points = EntryPoints(
             self,
             "EntryPoints",
@@ -77,6 +87,7 @@ class LipSyncStack(cdk.Stack):
                 "record_failure": functions.record_failure,
                 "start": entry_functions.start,
                 "api": entry_functions.api,
+                "reconcile": reconciliation.function,
             },
             failed_deliveries=entry_functions.failed_deliveries,
         )

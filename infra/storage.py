@@ -65,3 +65,15 @@ class Storage(Construct):
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        # Flow control's shared state (rate slots, unfinished-task slots): a few small, hot items.
+        # Nothing here outlives a burst of jobs, so no point-in-time recovery and no retention.
+        self.flow_table = dynamodb.TableV2(
+            self,
+            "FlowControl",
+            partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=False
+            ),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )

@@ -12,6 +12,8 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from lipsync_core.jobs import events as job_events
+from lipsync_core.jobs.models import WAITING
+from lipsync_core.jobs.reconcile import ANNOUNCEMENT_FAILED, FAILURE_NOT_RECORDED
 
 from .config import StackConfig
 from .functions import WorkflowFunctions
@@ -21,9 +23,14 @@ FAILED_DETAIL_TYPE = job_events.FAILED
 THROTTLED = ["VolcThrottledError"]
 UNAVAILABLE = ["VolcUnavailableError"]
 DOWNLOAD = ["ResultDownloadError"]
+LAMBDA_THROTTLED = ["Lambda.TooManyRequestsException"]
 STATUS = "$.cursor.status"
+# Being busy never fails a job: throttling (ours, the service's, Lambda's) is retried until the
+# state machine's timeout, which the job's deadline sets. Submit and Poll turn the service's
+# throttles into waits themselves; these retries are for the steps that cannot.
+UNTIL_DEADLINE = 100_000
 # The retryable error classes: (errors, first interval s, attempts, longest wait s); backoff 2, full jitter.
-RETRIES = [(THROTTLED, 5, 6, 120), (UNAVAILABLE, 3, 5, 60)]
+RETRIES = [(THROTTLED, 5, UNTIL_DEADLINE, 120), (UNAVAILABLE, 3, 5, 60)]
 
 
 class JobWorkflow(Construct):
@@ -40,6 +47,15 @@ class JobWorkflow(Construct):
 
         submit = self._invoke("Submit", functions.submit, result_path="$.cursor")
         wait = sfn.Wait(self, "WaitBeforePoll", time=sfn.WaitTime.seconds_path("$.cursor.wait_seconds"))
+        # A job without capacity (an unfinished-task slot, a submit slot) waits here, in QUEUED.
+        wait_for_capacity = sfn.Wait(
+            self, "WaitForCapacity", time=sfn.WaitTime.seconds_path("$.cursor.wait_seconds")
+        )
+        admitted = (
+            sfn.Choice(self, "Admitted")
+            .when(sfn.Condition.string_equals(STATUS, WAITING), wait_for_capacity.next(submit))
+            .otherwise(wait)
+        )
         poll = self._invoke("Poll", functions.poll, result_path="$.cursor")
         copy = self._invoke("CopyResult", functions.copy_result, result_path="$.event")
         emit_succeeded = self._emit("EmitSucceeded", bus, config, SUCCEEDED_DETAIL_TYPE)
@@ -60,6 +76,30 @@ class JobWorkflow(Construct):
         record_failure = self._invoke("RecordFailure", functions.record_failure, result_path="$.event")
         emit_failed = self._emit("EmitFailed", bus, config, FAILED_DETAIL_TYPE)
         failed = sfn.Fail(self, "JobFailed", error="LipSyncJobFailed", cause_path="$.event.error.message")
+        # Last resorts: the execution ends FAILED with a name the reconciler acts on (it records the
+        # failure, or announces the terminal event from the record), so no job ends silently.
+        not_recorded = sfn.Fail(
+            self,
+            "FailureNotRecorded",
+            error=FAILURE_NOT_RECORDED,
+            cause="recording the failure failed; the reconciler records and announces it",
+        )
+        not_announced = sfn.Fail(
+            self,
+            "AnnouncementFailed",
+            error=ANNOUNCEMENT_FAILED,
+            cause="the terminal event could not be put; the reconciler announces it from the record",
+        )
+        record_failure.add_retry(
+            errors=["States.ALL"],
+            interval=cdk.Duration.seconds(2),
+            backoff_rate=2,
+            max_attempts=3,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        record_failure.add_catch(not_recorded, errors=["States.ALL"], result_path="$.last_error")
+        for emit in (emit_succeeded, emit_failed):
+            emit.add_catch(not_announced, errors=["States.ALL"], result_path="$.last_error")
 
         for step in (submit, poll, copy):
             for errors, interval, attempts, max_delay in RETRIES:
@@ -93,6 +133,7 @@ class JobWorkflow(Construct):
                 sfn.Condition.or_(
                     sfn.Condition.string_equals(STATUS, "in_queue"),
                     sfn.Condition.string_equals(STATUS, "generating"),
+                    sfn.Condition.string_equals(STATUS, "submitted"),  # a poll that got no answer yet
                 ),
                 wait,
             )
@@ -103,7 +144,8 @@ class JobWorkflow(Construct):
             .when(resubmit, submit)
             .otherwise(task_lost.next(failure_path))
         )
-        definition = submit.next(wait).next(poll).next(status)
+        wait.next(poll).next(status)
+        definition = submit.next(admitted)
 
         self.state_machine = sfn.StateMachine(
             self,
@@ -138,7 +180,7 @@ class JobWorkflow(Construct):
         )
 
     def _invoke(self, name: str, function: object, *, result_path: str) -> tasks.LambdaInvoke:
-        return tasks.LambdaInvoke(
+        step = tasks.LambdaInvoke(
             self,
             name,
             lambda_function=function,  # type: ignore[arg-type]
@@ -146,6 +188,8 @@ class JobWorkflow(Construct):
             result_path=result_path,
             retry_on_service_exceptions=True,
         )
+        self._retry(step, LAMBDA_THROTTLED, interval=1, attempts=UNTIL_DEADLINE, max_delay=60)
+        return step
 
     def _emit(
         self, name: str, bus: events.IEventBus, config: StackConfig, detail_type: str

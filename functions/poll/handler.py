@@ -19,6 +19,7 @@ def handler(state: JobState, context: LambdaContext) -> dict[str, Any]:
         store=runtime.job_store(),
         volc=runtime.volc_client(),
         settings=runtime.settings(),
+        flow=runtime.flow_control(),
         metrics=metric_sink,
     )
     return cursor.model_dump()

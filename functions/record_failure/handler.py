@@ -14,4 +14,4 @@ from lipsync_core.observability import metric_sink, workflow_task
 
 @workflow_task(FailureState)
 def handler(state: FailureState, context: LambdaContext) -> dict[str, Any]:
-    return record_failure(state, store=runtime.job_store(), metrics=metric_sink)
+    return record_failure(state, store=runtime.job_store(), flow=runtime.flow_control(), metrics=metric_sink)

@@ -34,6 +34,10 @@ class EmulatorAdmin:
     def advance_clock(self, seconds: float) -> float:
         return float(self._call("POST", "clock", {"advance_seconds": seconds})["now"])
 
+    def throttles(self) -> dict[str, Any]:
+        """Throttled answers given so far: ``total`` and ``by_action`` ({action: {code: count}})."""
+        return dict(self._call("GET", "throttles"))
+
     def submissions(self) -> dict[str, Any]:
         return dict(self._call("GET", "submissions"))
 

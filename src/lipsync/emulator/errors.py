@@ -43,13 +43,19 @@ def body_size_limited(message: str) -> ServiceError:
     return ServiceError(50213, f"Request Body Size Limited: {message}", 400)
 
 
+QPS_LIMITED = 50429
+CONCURRENCY_LIMITED = 50430
+
+
 def qps_limited() -> ServiceError:
     # The contract gives HTTP 404 for 50429; odd, but that is what clients must cope with.
-    return ServiceError(50429, "Request Has Reached API Limit, Please Try Later", 404)
+    return ServiceError(QPS_LIMITED, "Request Has Reached API Limit, Please Try Later", 404)
 
 
 def concurrency_limited() -> ServiceError:
-    return ServiceError(50430, "Request Has Reached API Concurrent Limit, Please Try Later", 429)
+    return ServiceError(
+        CONCURRENCY_LIMITED, "Request Has Reached API Concurrent Limit, Please Try Later", 429
+    )
 
 
 def internal_error(message: str = "Internal Error") -> ServiceError:

@@ -133,6 +133,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         action, version = query.get("Action", ""), query.get("Version", "")
+        self._action = action
         request_id = new_request_id()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
@@ -212,6 +213,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         return 10000, "Success", None
 
     def _envelope_error(self, error: errors.ServiceError, request_id: str, started: float) -> None:
+        self.server.service.count_answer(getattr(self, "_action", ""), error.code)
         self._send_json(
             error.http_status,
             {
@@ -264,6 +266,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             ("GET", "/_emulator/health"): lambda: {"ok": True, "now": service.clock.now()},
             ("GET", "/_emulator/tasks"): service.tasks,
             ("GET", "/_emulator/submissions"): service.submissions,
+            ("GET", "/_emulator/throttles"): service.throttles,
             ("GET", "/_emulator/faults"): service.faults.rules,
             ("DELETE", "/_emulator/faults"): self._clear_faults,
             ("POST", "/_emulator/faults"): self._add_faults,

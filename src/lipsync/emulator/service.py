@@ -85,6 +85,7 @@ class LipSyncService:
         self.public_url = ""  # set by the server once it is bound
         self._tasks: dict[str, Task] = {}
         self._submissions: list[dict[str, Any]] = []
+        self._throttled: Counter[tuple[str, int]] = Counter()  # (action, 50429 or 50430)
         self._lock = threading.Lock()
         self.qps_limiter = QpsLimiter(self.config.qps)
         self._renderer = ThreadPoolExecutor(self.config.render_workers, thread_name_prefix="emulator-render")
@@ -286,6 +287,20 @@ class LipSyncService:
         return task.output_path
 
     # -- inspection ------------------------------------------------------------------------------
+
+    def count_answer(self, action: str, code: int) -> None:
+        """Count the throttled answers (50429 QPS, 50430 concurrency) given, per action."""
+        if code in (errors.QPS_LIMITED, errors.CONCURRENCY_LIMITED):
+            with self._lock:
+                self._throttled[(action, code)] += 1
+
+    def throttles(self) -> dict[str, Any]:
+        with self._lock:
+            counted = dict(self._throttled)
+        by_action: dict[str, dict[str, int]] = {}
+        for (action, code), count in sorted(counted.items()):
+            by_action.setdefault(action, {})[str(code)] = count
+        return {"total": sum(counted.values()), "by_action": by_action}
 
     def submissions(self) -> dict[str, Any]:
         with self._lock:

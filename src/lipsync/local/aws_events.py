@@ -121,3 +121,46 @@ def api_gateway_proxy(
             },
         },
     }
+
+
+def _millis(value: Any) -> int | None:
+    return int(value.timestamp() * 1000) if isinstance(value, datetime) else None
+
+
+def execution_status_change(execution: Any) -> dict[str, Any]:
+    """The ``Step Functions Execution Status Change`` event AWS puts on the default bus when an
+    execution ends, for moto's ``Execution`` (which sends none)."""
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": execution.status,
+        "startDate": _millis(execution.start_date),
+        "stopDate": _millis(execution.stop_date),
+        "input": json.dumps(execution.input_data),
+        "output": json.dumps(execution.output) if execution.output is not None else None,
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+    return {
+        "Source": "aws.states",
+        "DetailType": "Step Functions Execution Status Change",
+        "Resources": [execution.exec_arn],
+        "Detail": json.dumps(detail),
+        "EventBusName": "default",
+    }
+
+
+def scheduled_event() -> dict[str, Any]:
+    """What an EventBridge schedule delivers."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": _now(),
+        "region": REGION,
+        "resources": [],
+        "detail": {},
+    }

@@ -17,6 +17,7 @@ import boto3
 import requests
 
 from lipsync.emulator import Emulator, ServiceConfig
+from lipsync_core.jobs.flow_control import FlowLimits
 
 from .api_server import ApiServer
 from .stack import MOTO_CONFIG, LocalStack
@@ -96,13 +97,18 @@ class LocalRuntime:
                 volc_endpoint=self.emulator.endpoint,
                 volc_credentials=self.emulator.principal,
                 time_scale=self.time_scale,
+                flow_limits=FlowLimits.uniform(
+                    qps=self.emulator.service.config.qps,
+                    max_unfinished=self.emulator.service.config.concurrency,
+                ),
             )
             stack = self.stack.start()
-            self.dispatcher = TriggerDispatcher(self.stack.template, self.stack.registry)
+            self.dispatcher = TriggerDispatcher(self.stack.template, self.stack.registry, self.time_scale)
             self.dispatcher.mirror()
             self.dispatcher.start()
-            api_handler, _, _ = next(h for n, h in self.stack.registry.handlers.items() if n.endswith("api"))
-            self.api = ApiServer(api_handler).start()
+            registry = self.stack.registry
+            api = registry.named("api")
+            self.api = ApiServer(lambda event, _: registry.call(api.name, event)).start()
         except BaseException:
             self.stop()
             raise

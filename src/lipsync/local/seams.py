@@ -6,6 +6,10 @@
    callers wait for an execution to end without polling.
 3. Time: waits and retry intervals are scaled (0 skips them), so one definition runs with
    production intervals on AWS and quickly here.
+4. DynamoDB: conditional writes are atomic on AWS; moto checks the condition and writes in two
+   steps that threads can interleave, so its item writes are serialised (``atomic_dynamodb_writes``).
+5. Step Functions: on AWS an execution that ends sends ``Step Functions Execution Status Change``
+   to the default bus; moto sends nothing, so ``terminated`` also calls ``on_terminated``.
 
 ``check_seams()`` fails with a clear message when moto's internals have moved.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import threading
 import time
 import traceback
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MOTO_VERSION = "5.2.5"
+DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 
 
 class MotoSeamError(RuntimeError):
@@ -57,6 +63,11 @@ def check_seams() -> None:
         problems.append("retrier_decl no longer sleeps with time.sleep")
     if not callable(original(getattr(BaseExecutionWorkerCommunication, "terminated", None))):
         problems.append("BaseExecutionWorkerCommunication.terminated is gone")
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in DYNAMODB_WRITES:
+        if not callable(original(getattr(DynamoDBBackend, name, None))):
+            problems.append(f"DynamoDBBackend.{name} is gone")
     if problems:
         raise MotoSeamError("the local runtime's moto seams moved: " + "; ".join(problems))
 
@@ -82,34 +93,89 @@ Handler = Callable[[Any, Any], Any]
 
 
 @dataclass
-class FunctionRegistry:
-    """Function name -> (handler, memory, timeout), and every invocation for inspection."""
+class LocalFunction:
+    """One function and its execution environments. As on Lambda, an environment runs one invocation
+    at a time, and a new one is made (``load``: the handler module loaded afresh, with its own
+    module-level state) whenever every existing one is busy."""
 
-    handlers: dict[str, tuple[Handler, int, int]] = field(default_factory=dict)
+    name: str
+    load: Callable[[], Handler]
+    memory: int = 256
+    timeout: int = 900
+    idle: list[Handler] = field(default_factory=list)
+    environments: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _take(self) -> Handler:
+        with self.lock:
+            if self.idle:
+                return self.idle.pop()
+            self.environments += 1
+        return self.load()
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        handler = self._take()
+        try:
+            return handler(event, context)
+        finally:
+            with self.lock:
+                self.idle.append(handler)
+
+    def context(self, invoked_arn: str = "") -> LambdaContext:
+        return LambdaContext(
+            function_name=self.name,
+            memory_limit_in_mb=self.memory,
+            invoked_function_arn=invoked_arn,
+            aws_request_id=f"local-{time.time_ns()}",
+            deadline=time.monotonic() + self.timeout,
+        )
+
+
+@dataclass
+class FunctionRegistry:
+    """Function name -> its execution environments, and every invocation for inspection."""
+
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
     invocations: list[tuple[str, bool]] = field(default_factory=list)  # (function name, succeeded)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def register(self, name: str, handler: Handler, *, memory: int = 256, timeout: int = 900) -> None:
-        self.handlers[name] = (handler, memory, timeout)
+    def register(
+        self, name: str, load: Callable[[], Handler], *, memory: int = 256, timeout: int = 900
+    ) -> None:
+        self.functions[name] = LocalFunction(name, load, memory, timeout)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.functions
+
+    def named(self, suffix: str) -> LocalFunction:
+        """The function whose name ends with ``suffix`` (physical names carry the stack's prefix)."""
+        return next(f for n, f in self.functions.items() if n.endswith(suffix))
+
+    def call(self, name: str, event: Any) -> Any:
+        """Invoke ``name`` as an event source would (the trigger dispatcher, the API server)."""
+        function = self.functions[name]
+        try:
+            result = function(event, function.context())
+        except Exception:
+            self._record(name, False)
+            raise
+        self._record(name, True)
+        return result
+
+    def _record(self, name: str, succeeded: bool) -> None:
+        with self.lock:
+            self.invocations.append((name, succeeded))
 
     def invoke(self, function_name: str, body: Any, response_headers: Any) -> bytes:
         name = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
-        if name not in self.handlers:
+        if name not in self.functions:
             raise MotoSeamError(f"no local handler for Lambda function {name!r}")
-        handler, memory, timeout = self.handlers[name]
+        function = self.functions[name]
         event = json.loads(body) if body else {}
-        context = LambdaContext(
-            function_name=name,
-            memory_limit_in_mb=memory,
-            invoked_function_arn=function_name,
-            aws_request_id=f"local-{time.time_ns()}",
-            deadline=time.monotonic() + timeout,
-        )
         try:
-            result = handler(event, context)
+            result = function(event, function.context(function_name))
         except Exception as exc:  # the function error, as Lambda reports it
-            with self.lock:
-                self.invocations.append((name, False))
+            self._record(name, False)
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(
                 {
@@ -118,9 +184,16 @@ class FunctionRegistry:
                     "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
                 }
             ).encode()
-        with self.lock:
-            self.invocations.append((name, True))
+        self._record(name, True)
         return json.dumps(result).encode()
+
+
+def _serialised(method: Callable[..., Any], lock: Any) -> Callable[..., Any]:
+    def serialised(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return method(*args, **kwargs)
+
+    return serialised
 
 
 class _ScaledTime:
@@ -144,11 +217,13 @@ class Seams:
         registry: FunctionRegistry,
         time_scale: float = 0.0,
         on_wait: Callable[[float], Any] | None = None,
+        on_terminated: Callable[[Any], Any] | None = None,
     ) -> None:
         check_seams()
         self.registry = registry
         self.time_scale = time_scale
         self.on_wait = on_wait  # told of every Wait state's seconds (tests move the emulator's clock)
+        self.on_terminated = on_terminated  # told of every execution that ended (moto's Execution)
         self._finished: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._originals: list[tuple[Any, str, Any]] = []
@@ -178,13 +253,26 @@ class Seams:
 
         def terminated(self: Any) -> None:
             original_terminated(self)
+            if seams.on_terminated is not None:
+                try:
+                    seams.on_terminated(self.execution)
+                except Exception:  # like EventBridge's delivery: never the execution's problem
+                    logging.getLogger(__name__).exception("while announcing an execution's end")
             seams._event(self.execution.exec_arn).set()
 
         self._patch(LambdaSimpleBackend, "invoke", invoke)
         self._patch(WaitFunction, "_wait_interval", wait_interval)
         self._patch(BaseExecutionWorkerCommunication, "terminated", terminated)
         self._patch(retrier_decl, "time", _ScaledTime(lambda: seams.time_scale))
+        self._install_atomic_dynamodb_writes()
         return self
+
+    def _install_atomic_dynamodb_writes(self) -> None:
+        from moto.dynamodb.models import DynamoDBBackend
+
+        lock = threading.RLock()
+        for name in DYNAMODB_WRITES:
+            self._patch(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name), lock))
 
     def _patch(self, owner: Any, name: str, value: Any) -> None:
         original = getattr(owner, name)

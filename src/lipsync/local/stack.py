@@ -15,14 +15,17 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import boto3
 
+from lipsync_core.jobs.flow_control import FlowLimits
 from lipsync_core.volc.signer import Credentials
 
+from .aws_events import execution_status_change
 from .seams import FunctionRegistry, Seams
 from .template import REGION, Template
 
@@ -87,13 +90,21 @@ class LocalStack:
         time_scale: float = 0.0,
         environment: dict[str, str] | None = None,
         on_wait: Callable[[float], Any] | None = None,
+        flow_limits: FlowLimits | None = None,
     ) -> None:
         self.template = Template(template_path)
         self.volc_endpoint = volc_endpoint
         self.volc_credentials = volc_credentials
         self.registry = FunctionRegistry()
-        self.seams = Seams(self.registry, time_scale=time_scale, on_wait=on_wait)
-        self.extra_environment = environment or {}
+        self.seams = Seams(
+            self.registry, time_scale=time_scale, on_wait=on_wait, on_terminated=self._announce_end
+        )
+        # Flow control follows the emulator's limits here (none unless given), not the template's.
+        self.extra_environment = {
+            "FLOW_LIMITS": flow_limits.to_json() if flow_limits else "{}",
+            "LOCAL_TIME_SCALE": str(time_scale if time_scale > 0 else 1.0),
+            **(environment or {}),
+        }
         self.endpoints: Endpoints | None = None
         self._saved_environment: dict[str, str | None] = {}
 
@@ -132,7 +143,9 @@ class LocalStack:
         [machine] = template.of_type("AWS::StepFunctions::StateMachine")
         state_machine_arn = self._create_state_machine(machine)
         media = self._media_bucket()
-        [table] = template.of_type("AWS::DynamoDB::GlobalTable")
+        [table] = [
+            t for t in template.of_type("AWS::DynamoDB::GlobalTable") if "/Jobs/" in template.cdk_path(t)
+        ]
         self.endpoints = Endpoints(
             bucket=media,
             table=template.physical[table].name,
@@ -172,6 +185,12 @@ class LocalStack:
                 logger.debug("could not stop %s: %s", execution["executionArn"], error)
         for execution in running:
             self.seams.wait_for(execution["executionArn"], timeout=30)
+
+    @staticmethod
+    def _announce_end(execution: Any) -> None:
+        """As Step Functions does on AWS: every execution's end goes to the default bus."""
+        entry = execution_status_change(execution)
+        boto3.client("events", region_name=REGION).put_events(Entries=[entry])
 
     def _media_bucket(self) -> str:
         for lid in self.template.of_type("AWS::S3::Bucket"):
@@ -256,9 +275,10 @@ class LocalStack:
 
         runtime.reset()
         for physical_name, name, props in functions:
+            load_handler(name)  # import once now, so that a broken handler fails the start
             self.registry.register(
                 physical_name,
-                load_handler(name),
+                partial(load_handler, name),
                 memory=int(props.get("MemorySize", 128)),
                 timeout=int(props.get("Timeout", 3)),
             )

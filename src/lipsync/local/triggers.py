@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ from urllib.parse import unquote_plus
 
 import boto3
 
-from .aws_events import s3_object_created
-from .seams import FunctionRegistry, LambdaContext
+from .aws_events import s3_object_created, scheduled_event
+from .seams import FunctionRegistry
 from .template import ACCOUNT_ID, REGION, Template
 
 logger = logging.getLogger(__name__)
@@ -52,11 +53,22 @@ def _eventbridge_translate(message: dict[str, Any]) -> dict[str, Any]:
     return {"account": ACCOUNT_ID, "version": "0", **message}
 
 
+def _schedule_seconds(expression: str) -> float:
+    """``rate(5 minutes)`` in seconds (the only form the stack uses)."""
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    if not match:
+        raise ValueError(f"the local runtime cannot run the schedule {expression!r}")
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[match[2].rstrip("s")]
+    return int(match[1]) * unit
+
+
 class TriggerDispatcher:
-    def __init__(self, template: Template, registry: FunctionRegistry) -> None:
+    def __init__(self, template: Template, registry: FunctionRegistry, time_scale: float = 1.0) -> None:
         self.template = template
         self.registry = registry
+        self.time_scale = time_scale  # schedules run this much faster here, like the Wait states
         self.routes: list[Route] = []
+        self.schedules: list[tuple[str, float]] = []  # (function, period in seconds on AWS)
         self.delivered: list[tuple[str, bool]] = []  # (function, succeeded), for inspection
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -76,13 +88,18 @@ class TriggerDispatcher:
         for lid in self.template.of_type("AWS::Events::Rule"):
             props = self.template.resources[lid]["Properties"]
             functions = [self._function_name(t["Arn"]) for t in props.get("Targets", [])]
-            functions = [f for f in functions if f in self.registry.handlers]
+            functions = [f for f in functions if f in self.registry]
             if not functions:
+                continue
+            if "ScheduleExpression" in props:
+                period = _schedule_seconds(props["ScheduleExpression"])
+                self.schedules += [(f, period) for f in functions]
                 continue
             url, arn = self._queue(f"lipsync-local-rule-{lid}"[:80])
             bus = self.template.resolve(props.get("EventBusName", "default"))
             name = f"local-{lid}"[:64]
-            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"]))
+            pattern = json.dumps(self.template.resolve(props["EventPattern"]))
+            events.put_rule(Name=name, EventBusName=bus, EventPattern=pattern)
             events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "mirror", "Arn": arn}])
             self.routes += [Route(url, f, _eventbridge_translate) for f in functions]
         s3 = boto3.client("s3", region_name=REGION)
@@ -114,6 +131,24 @@ class TriggerDispatcher:
             )
             thread.start()
             self._threads.append(thread)
+        for function, period in self.schedules:
+            if self.time_scale <= 0:
+                continue  # waits are skipped entirely: a schedule would spin
+            thread = threading.Thread(
+                target=self._tick,
+                args=(function, period * self.time_scale),
+                name=f"schedule-{function}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _tick(self, function: str, period: float) -> None:
+        while not self._stop.wait(period):
+            try:
+                self.registry.call(function, scheduled_event())
+            except Exception:
+                logger.exception("local schedule: %s failed", function)
 
     def stop(self) -> None:
         self._stop.set()
@@ -122,7 +157,6 @@ class TriggerDispatcher:
 
     def _drain(self, route: Route) -> None:
         sqs = boto3.client("sqs", region_name=REGION)
-        handler, _, _ = self.registry.handlers[route.function]
         while not self._stop.is_set():
             try:
                 answer = sqs.receive_message(
@@ -141,7 +175,7 @@ class TriggerDispatcher:
                     sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])
                     continue
                 try:
-                    handler(route.translate(body), LambdaContext(function_name=route.function))
+                    self.registry.call(route.function, route.translate(body))
                     succeeded = True
                 except Exception:
                     logger.exception("local trigger: %s failed", route.function)

@@ -91,7 +91,25 @@ def failed_detail(
     if record is not None:
         detail["mode"] = record.get("mode")
         detail["created_at"] = record.get("created_at")
-    if cursor is not None:
+    if cursor is not None and cursor.task_id:
         detail["task_id"] = cursor.task_id
         detail["attempt"] = cursor.attempt
     return {k: v for k, v in detail.items() if v is not None}
+
+
+def terminal_detail(job_id: str, record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The terminal event of a job from its record alone (when the workflow could not announce it)."""
+    status = record["status"]
+    if status == "CANCELLED":
+        return CANCELLED, cancelled_detail(job_id, record)
+    attempt = int(record.get("attempt") or 0)
+    cursor = Cursor(
+        task_id=record.get("task_id") or "", attempt=max(1, attempt), status=status, wait_seconds=0
+    )
+    if status == "SUCCEEDED" and record.get("output"):
+        copied = CopiedResult.model_validate(
+            {k: v for k, v in record["output"].items() if k in CopiedResult.model_fields}
+        )
+        return SUCCEEDED, succeeded_detail(job_id, record, copied, cursor)
+    failure = record.get("error") or {"name": "UnknownError", "message": "the job failed", "retryable": False}
+    return FAILED, failed_detail(job_id, failure, record, cursor if attempt else None)

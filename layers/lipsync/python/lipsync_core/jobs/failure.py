@@ -6,8 +6,11 @@ import json
 import re
 from typing import Any
 
+from lipsync_core.volc import Mode
+
 from . import metrics as m
 from .events import MAX_MESSAGE, failed_detail
+from .flow_control import FlowControl
 from .models import FailureState
 from .store import JobNotFoundError, JobStore
 
@@ -42,16 +45,23 @@ def describe_failure(error: str, cause: str | None) -> dict[str, Any]:
 
 
 def record_failure(
-    state: FailureState, *, store: JobStore, metrics: m.MetricsSink | None = None
+    state: FailureState,
+    *,
+    store: JobStore,
+    flow: FlowControl | None = None,
+    metrics: m.MetricsSink | None = None,
 ) -> dict[str, Any]:
     """Mark the job FAILED and return the failed event's detail; for a job that had already ended
-    (cancelled meanwhile), return only its status, so that nothing more is announced."""
+    (cancelled meanwhile), return only its status, so that nothing more is announced. Whatever
+    happened, the job's slot for an unfinished task is given back."""
     metrics = metrics or m.NoMetrics()
     failure = describe_failure(state.error.Error, state.error.Cause)
     try:
         record: dict[str, Any] | None = store.get(state.job_id)
     except JobNotFoundError:
         record = None
+    if record is not None and flow is not None:
+        flow.release_slot(state.job_id, Mode.parse(record["mode"]))
     if record is not None and not store.finish(state.job_id, "FAILED", error=failure):
         return {"job_id": state.job_id, "status": store.get(state.job_id)["status"], "ignored_error": failure}
     metrics.add_metric(m.FAILED, "Count", 1)

@@ -143,15 +143,20 @@ class JobRequest(_Strict):
         return self
 
 
+WAITING = "waiting"  # the cursor's status while a job waits for a slot before ``attempt`` is paid for
+
+
 class Cursor(_Strict):
     """The small state the workflow carries between Submit, Wait, Poll and Choice."""
 
-    task_id: str
+    task_id: str = ""  # empty only while ``waiting``
     attempt: int = Field(ge=1)
-    status: str  # submitted, or the service's task status
+    status: str  # waiting, submitted, or the service's task status
     wait_seconds: int = Field(ge=0)
-    polls: int = Field(default=0, ge=0)
+    polls: int = Field(default=0, ge=0)  # polls of this task; while waiting, checks for a slot
     progress: float | None = None
+    ticket: int | None = None  # while waiting: the job's place in the line for a slot
+    busy: int = Field(default=0, ge=0)  # consecutive throttled or unavailable answers to polls
 
 
 class JobState(BaseModel):

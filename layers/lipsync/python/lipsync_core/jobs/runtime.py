@@ -12,6 +12,7 @@ from lipsync_core.credentials import load_credentials
 from lipsync_core.volc import VolcClient
 from lipsync_core.volc.signer import Credentials
 
+from .flow_control import FlowControl
 from .settings import Settings
 from .store import JobStore
 
@@ -24,6 +25,13 @@ def settings() -> Settings:
 @lru_cache(maxsize=1)
 def job_store() -> JobStore:
     return JobStore(boto3.resource("dynamodb").Table(settings().table_name))
+
+
+@lru_cache(maxsize=1)
+def flow_control() -> FlowControl:
+    table_name = settings().flow_table_name
+    table = boto3.resource("dynamodb").Table(table_name) if table_name else None
+    return FlowControl(table, settings().flow_limits)
 
 
 @lru_cache(maxsize=1)
@@ -58,7 +66,7 @@ def reset() -> None:
     """Forget cached clients and secrets (tests, and the local runtime between stacks)."""
     global _volc
     _volc = None
-    for cached in (settings, job_store, s3_client, events_client, stepfunctions_client):
+    for cached in (settings, job_store, flow_control, s3_client, events_client, stepfunctions_client):
         cached.cache_clear()
     from aws_lambda_powertools.utilities.parameters import base
 

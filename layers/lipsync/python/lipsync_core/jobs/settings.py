@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .flow_control import FlowLimits
 from .poll_policy import PollPolicy
 
 
@@ -32,6 +33,15 @@ class Settings(BaseModel):
     poll_first_seconds: int = Field(default=PollPolicy.first_seconds, alias="POLL_FIRST_SECONDS")
     poll_growth: float = Field(default=PollPolicy.growth, alias="POLL_GROWTH")
     poll_max_seconds: int = Field(default=PollPolicy.max_seconds, alias="POLL_MAX_SECONDS")
+    # Flow control (``flow_control``): the shared table, the limits per mode, and how a job without
+    # a slot waits (first wait, cap; the wait also grows with the job's place in the queue).
+    flow_table_name: str = Field(default="", alias="FLOW_TABLE_NAME")
+    flow_limits_json: str = Field(default="", alias="FLOW_LIMITS")
+    capacity_wait_first_seconds: int = Field(default=5, alias="CAPACITY_WAIT_FIRST_SECONDS")
+    capacity_wait_max_seconds: int = Field(default=300, alias="CAPACITY_WAIT_MAX_SECONDS")
+    # Wait states last ``wait_scale`` times their seconds (1 on AWS; the local runtime shrinks them),
+    # so a wait measured in real seconds (the next rate slot) is divided by it.
+    wait_scale: float = Field(default=1.0, gt=0, alias="LOCAL_TIME_SCALE")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +51,14 @@ class Settings(BaseModel):
     @property
     def poll_policy(self) -> PollPolicy:
         return PollPolicy(self.poll_first_seconds, self.poll_growth, self.poll_max_seconds)
+
+    def wait_seconds(self, real_seconds: float) -> float:
+        """A real-time wait in Wait-state seconds."""
+        return real_seconds / self.wait_scale
+
+    @property
+    def flow_limits(self) -> FlowLimits:
+        return FlowLimits.parse(self.flow_limits_json)
 
     @property
     def allowed_result_hosts(self) -> tuple[str, ...]:

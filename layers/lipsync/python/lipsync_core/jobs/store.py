@@ -131,7 +131,7 @@ class JobStore:
                 UpdateExpression=(
                     "SET attempts.#n = :submission, attempt = :attempt, task_id = :task, "
                     "#status = :submitted, updated_at = :now, history = list_append(history, :entry) "
-                    "REMOVE service_status, progress"
+                    "REMOVE service_status, progress, waiting"
                 ),
                 ConditionExpression=_NOT_TERMINAL,
                 ExpressionAttributeNames={"#n": str(attempt), "#status": "status"},
@@ -156,6 +156,24 @@ class JobStore:
             )
             return False
         return True
+
+    def record_waiting(self, job_id: str, *, reason: str, checks: int, position: int) -> None:
+        """The job has no slot yet: why, how often it has asked, and how many are ahead of it."""
+        try:
+            self.table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression="SET waiting = :waiting, updated_at = :now",
+                ConditionExpression=f"attribute_exists(job_id) AND {_NOT_TERMINAL}",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":waiting": {"reason": reason, "checks": checks, "position": position, "at": iso_now()},
+                    ":now": iso_now(),
+                    **_TERMINAL_VALUES,
+                },
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
 
     def record_poll(
         self, job_id: str, service_status: str, progress: float | None, polls: int, previous_status: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -12,8 +13,10 @@ from lipsync_core.volc import VolcClient, VolcError, VolcSubmitUnconfirmedError,
 
 from . import metrics as m
 from .copying import output_location
-from .errors import InputNotFoundError, JobAlreadyFinishedError, TaskLostError
-from .models import TERMINAL_STATUSES, Cursor, JobRequest, JobState, MediaRef
+from .errors import InputNotFoundError, JobAlreadyFinishedError, JobDeadlineExceededError, TaskLostError
+from .flow_control import SUBMIT, FlowControl, FlowLimits, jittered
+from .models import TERMINAL_STATUSES, WAITING, Cursor, JobRequest, JobState, MediaRef
+from .poll_policy import PollPolicy
 from .settings import Settings
 from .store import JobStore
 
@@ -44,11 +47,16 @@ def submit_job(
     volc: VolcClient,
     s3: Any,
     settings: Settings,
+    flow: FlowControl | None = None,
     metrics: m.MetricsSink | None = None,
+    now: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Cursor:
     metrics = metrics or m.NoMetrics()
+    flow = flow or FlowControl(None, FlowLimits({}))
+    now = time.time() if now is None else now
     if state.request is not None:
-        deadline = int(time.time()) + settings.job_deadline_seconds
+        deadline = int(now) + settings.job_deadline_seconds
         new_request = JobRequest.model_validate(
             state.request, context={"allow_http": settings.allow_local_urls}
         )
@@ -59,7 +67,9 @@ def submit_job(
         raise JobAlreadyFinishedError(f"job {state.job_id} is already {record['status']}")
     request = JobRequest.model_validate(record["request"], context={"allow_http": settings.allow_local_urls})
     output_location(state.job_id, request, settings)  # refused now rather than after paying
-    attempt = 1 if state.cursor is None else state.cursor.attempt + 1
+    cursor = state.cursor
+    waiting = cursor is not None and cursor.status == WAITING
+    attempt = 1 if cursor is None else cursor.attempt if waiting else cursor.attempt + 1
     if attempt > settings.max_attempts:
         raise TaskLostError(f"the service lost the task {attempt - 1} times; giving up")
     first_wait = settings.poll_policy.first_seconds
@@ -69,6 +79,18 @@ def submit_job(
         return Cursor(
             task_id=existing["task_id"], attempt=attempt, status="submitted", wait_seconds=first_wait
         )
+    waiter = _Waiter(state.job_id, attempt, cursor if waiting else None, record, store, flow, settings, now)
+    if now >= float(record["deadline_epoch"]):
+        raise JobDeadlineExceededError(
+            f"job {state.job_id} reached its deadline of {settings.job_deadline_seconds} s before the "
+            f"service had capacity for it ({waiter.reason_so_far()})"
+        )
+    if not flow.acquire_slot(state.job_id, request.mode, cursor.ticket if waiting and cursor else None):
+        return waiter.wait("capacity")
+    admission = flow.admit(SUBMIT, request.mode)
+    if not admission.admitted:
+        return waiter.wait("rate", admission.retry_after)
+    sleep(admission.sleep)
     if not store.claim_attempt(state.job_id, attempt):
         existing = store.get(state.job_id).get("attempts", {}).get(str(attempt))
         if existing:
@@ -87,15 +109,61 @@ def submit_job(
         raise  # the claim stays: the task may exist
     except BaseException as error:
         store.release_claim(state.job_id, attempt)  # nothing was created: a retry may try again
-        if isinstance(error, VolcThrottledError):
+        if isinstance(error, VolcThrottledError):  # the service is busy (other users of the account)
             metrics.add_metric(m.THROTTLES, "Count", 1)
+            return waiter.wait("throttled")
         raise
     metrics.add_metric(m.SUBMITTED, "Count", 1)
     if not store.record_submission(state.job_id, attempt, submitted.task_id, submitted.request_id):
         # Cancelled while the task was being submitted: ask the service to drop it, then stop here.
+        flow.release_slot(state.job_id, request.mode)
         try:
             volc.cancel_task(request.mode, submitted.task_id)
         except VolcError:
             logger.warning("CVCancelTask failed for a task submitted during cancellation")
         raise JobAlreadyFinishedError(f"job {state.job_id} was cancelled while its task was submitted")
     return Cursor(task_id=submitted.task_id, attempt=attempt, status="submitted", wait_seconds=first_wait)
+
+
+class _Waiter:
+    """A job that may not submit yet: how long it waits, and what the record says meanwhile.
+
+    The wait grows with the number of checks (first wait, x1.5, cap) and with the job's place in the
+    line (its ticket less the slots handed out so far, at the submit rate), so a long line does not
+    cost every waiting job a check every few seconds; jitter keeps waiters from waking together.
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        attempt: int,
+        cursor: Cursor | None,
+        record: dict[str, Any],
+        store: JobStore,
+        flow: FlowControl,
+        settings: Settings,
+        now: float,
+    ) -> None:
+        self.job_id, self.attempt, self.cursor, self.record = job_id, attempt, cursor, record
+        self.store, self.flow, self.settings, self.now = store, flow, settings, now
+
+    def reason_so_far(self) -> str:
+        waiting = self.record.get("waiting") or {}
+        return f"waited {waiting.get('checks', 0)} times, last for {waiting.get('reason', 'capacity')}"
+
+    def wait(self, reason: str, at_least: float = 0.0) -> Cursor:
+        request = JobRequest.model_validate(self.record["request"], context={"allow_http": True})
+        checks = (self.cursor.polls if self.cursor else 0) + 1
+        ticket = self.cursor.ticket if self.cursor else None
+        if ticket is None:
+            ticket = self.flow.take_ticket(request.mode)
+        position = self.flow.position(ticket, request.mode)
+        policy = PollPolicy(
+            self.settings.capacity_wait_first_seconds, 1.5, self.settings.capacity_wait_max_seconds
+        )
+        real_seconds = max(at_least, self.flow.line_seconds(position, request.mode))
+        seconds = max(policy.next_wait(checks - 1), self.settings.wait_seconds(real_seconds))
+        seconds = min(jittered(seconds), self.settings.capacity_wait_max_seconds)
+        seconds = max(1, min(round(seconds), int(float(self.record["deadline_epoch"]) - self.now) + 1))
+        self.store.record_waiting(self.job_id, reason=reason, checks=checks, position=position)
+        return Cursor(attempt=self.attempt, status=WAITING, wait_seconds=seconds, polls=checks, ticket=ticket)

@@ -1,0 +1,84 @@
+"""The last word on every job: a rule on the state machine's execution status changes, and a
+periodic sweep, both calling ``reconcile``. Whatever ends an execution (a failure our own steps
+could not catch, a timeout, a stop from outside), the job's record ends, its terminal event is
+announced once, and its capacity slot is given back."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from .functions import FunctionFactory, item_access
+
+STATUS_CHANGE = "Step Functions Execution Status Change"
+ENDED = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+SWEEP_EVERY = cdk.Duration.minutes(5)  # a leaked slot costs at most this long
+
+
+class Reconciliation(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        factory: FunctionFactory,
+        table: dynamodb.ITableV2,
+        bus: events.IEventBus,
+        state_machine: sfn.StateMachine,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = factory.build(self, "reconcile", timeout=120)
+        self.function.add_to_role_policy(item_access(table, factory.flow_table))
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/by-status"])
+        )
+        executions = cdk.Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine.state_machine_name}:*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])
+        )
+        bus.grant_put_events_to(self.function)
+
+        # Deliveries that still fail after EventBridge's retries are kept, not lost.
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            retention_period=cdk.Duration.days(14),
+            enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        )
+        target = targets.LambdaFunction(
+            self.function,
+            retry_attempts=8,
+            max_event_age=cdk.Duration.hours(6),
+            dead_letter_queue=self.dead_letters,
+        )
+        # Step Functions sends status changes to the account's default bus.
+        self.status_rule = events.Rule(
+            self,
+            "ExecutionEnded",
+            description="Every end of a job execution: reconcile the job and free its capacity",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=[STATUS_CHANGE],
+                detail={"stateMachineArn": [state_machine.state_machine_arn], "status": ENDED},
+            ),
+            targets=[target],
+        )
+        self.sweep_rule = events.Rule(
+            self,
+            "Sweep",
+            description="Free capacity held by ended jobs; end jobs whose executions ended unnoticed",
+            schedule=events.Schedule.rate(SWEEP_EVERY),
+            targets=[target],
+        )

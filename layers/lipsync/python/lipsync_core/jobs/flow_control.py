@@ -1,0 +1,300 @@
+"""Stack-wide flow control in front of the service, shared by every execution and every Lambda.
+
+The service limits requests per second per action (50429) and unfinished tasks per ``req_key``
+(50430). Per-execution backoff cannot respect limits that all executions share, so admission is
+decided in one place, a DynamoDB table, with single conditional writes:
+
+- **Rate**: a generic cell rate algorithm (GCRA) per ``(action, req_key)``. The item holds the
+  theoretical arrival time ``tat`` of the next request; a caller takes the slot at ``max(now, tat)``
+  and moves ``tat`` on by ``1 / rate``, so admitted requests are spaced evenly and never exceed the
+  rate in any window. A slot at most ``horizon`` seconds ahead is taken (the caller sleeps until
+  it); beyond that the caller is told how long to wait and takes nothing.
+- **Unfinished tasks**: a counting semaphore per ``req_key`` whose holders are recorded by job id
+  in the same item, so acquiring is idempotent per job and a slot is released exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lipsync_core.volc.models import Mode
+
+SUBMIT = "CVSubmitTask"
+POLL = "CVGetResult"
+ACTIONS = (SUBMIT, POLL)
+# Requests are admitted at this share of the configured rate: the service measures arrival times,
+# which network jitter moves, so we keep a small margin below its limit.
+RATE_MARGIN = 0.95
+# The longest a Lambda sleeps for a rate slot; longer waits go back to the state machine's Wait.
+DEFAULT_HORIZON = 2.0
+
+
+@dataclass(frozen=True)
+class ModeLimits:
+    """One mode's limits; 0 means unlimited."""
+
+    submit_qps: float = 0
+    poll_qps: float = 0
+    max_unfinished: int = 0
+
+    def rate(self, action: str) -> float:
+        return self.submit_qps if action == SUBMIT else self.poll_qps
+
+
+@dataclass(frozen=True)
+class FlowLimits:
+    """Limits per mode (``lite``, ``basic``), as the ``FLOW_LIMITS`` environment variable carries them:
+    ``{"lite": {"submit_qps": 2, "poll_qps": 2, "max_unfinished": 5}, "basic": {...}}``."""
+
+    by_mode: dict[str, ModeLimits]
+
+    @classmethod
+    def parse(cls, text: str) -> FlowLimits:
+        raw = json.loads(text) if text.strip() else {}
+        if not isinstance(raw, dict):
+            raise ValueError("FLOW_LIMITS must be a JSON object of modes")
+        by_mode = {}
+        for mode, values in raw.items():
+            Mode.parse(mode)  # an unknown mode is a configuration mistake: fail loudly
+            limits = ModeLimits(**values)
+            if limits.submit_qps < 0 or limits.poll_qps < 0 or limits.max_unfinished < 0:
+                raise ValueError(f"flow limits for {mode} must not be negative")
+            by_mode[mode] = limits
+        return cls(by_mode)
+
+    @classmethod
+    def uniform(cls, *, qps: float, max_unfinished: int) -> FlowLimits:
+        """The same limits for every mode and both actions (as the emulator applies them)."""
+        limits = ModeLimits(submit_qps=qps, poll_qps=qps, max_unfinished=max_unfinished)
+        return cls({mode.value: limits for mode in Mode})
+
+    def to_json(self) -> str:
+        return json.dumps({mode: asdict(limits) for mode, limits in self.by_mode.items()}, sort_keys=True)
+
+    def for_mode(self, mode: str) -> ModeLimits:
+        return self.by_mode.get(mode, ModeLimits())
+
+    @property
+    def enabled(self) -> bool:
+        return any(limits != ModeLimits() for limits in self.by_mode.values())
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The outcome of asking for a rate slot: admitted (after ``sleep`` seconds), or wait ``retry_after``."""
+
+    admitted: bool
+    sleep: float = 0.0
+    retry_after: float = 0.0
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+def jittered(seconds: float, spread: float = 0.25, rng: Callable[[], float] = random.random) -> float:
+    """``seconds`` moved by up to ``spread`` either way, so that waiters do not wake together."""
+    return max(0.0, seconds * (1 - spread + 2 * spread * rng()))
+
+
+class FlowControl:
+    """Rate slots and unfinished-task slots, in one DynamoDB table keyed by ``key``."""
+
+    def __init__(
+        self,
+        table: Any,
+        limits: FlowLimits,
+        *,
+        horizon: float = DEFAULT_HORIZON,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.table = table  # a boto3 DynamoDB Table resource, or None when no limit is set
+        self.limits = limits
+        self.horizon = horizon
+        self.clock = clock
+
+    # -- rate -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def rate_key(action: str, req_key: str) -> str:
+        return f"rate#{action}#{req_key}"
+
+    def admit(self, action: str, mode: Mode) -> Admission:
+        """A slot for one ``action`` request, at most ``horizon`` seconds ahead, or how long to wait."""
+        rate = self.limits.for_mode(mode.value).rate(action) * RATE_MARGIN
+        if rate <= 0 or self.table is None:
+            return Admission(True)
+        interval = Decimal(str(round(1 / rate, 6)))
+        key = self.rate_key(action, mode.req_key)
+        now = Decimal(str(round(self.clock(), 6)))
+        try:  # busy: the next slot is in the future, and close enough to take
+            answer = self.table.update_item(
+                Key={"key": key},
+                UpdateExpression="SET tat = tat + :interval",
+                ConditionExpression="tat >= :now AND tat <= :latest",
+                ExpressionAttributeValues={
+                    ":interval": interval,
+                    ":now": now,
+                    ":latest": now + Decimal(str(self.horizon)),
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+            slot = answer["Attributes"]["tat"] - interval
+            return Admission(True, sleep=float(max(Decimal(0), slot - now)))
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+        try:  # idle: the slot is now
+            self.table.update_item(
+                Key={"key": key},
+                UpdateExpression="SET tat = :next",
+                ConditionExpression="attribute_not_exists(tat) OR tat < :now",
+                ExpressionAttributeValues={":next": now + interval, ":now": now},
+            )
+            return Admission(True)
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+        # Too far ahead (or another caller moved it between our two writes): wait, take nothing.
+        item = self.table.get_item(Key={"key": key}, ConsistentRead=True).get("Item") or {}
+        backlog = float(item.get("tat", now) - now) - self.horizon
+        return Admission(False, retry_after=max(float(interval), backlog))
+
+    def backlog_seconds(self, action: str, mode: Mode) -> float:
+        """How far ahead the next free ``action`` slot is (0 when idle or unlimited)."""
+        if self.table is None or self.limits.for_mode(mode.value).rate(action) <= 0:
+            return 0.0
+        item = self.table.get_item(Key={"key": self.rate_key(action, mode.req_key)}).get("Item") or {}
+        return max(0.0, float(item.get("tat", 0)) - self.clock())
+
+    # -- unfinished tasks -------------------------------------------------------------------------
+
+    @staticmethod
+    def slots_key(req_key: str) -> str:
+        return f"slots#{req_key}"
+
+    def acquire_slot(self, job_id: str, mode: Mode, ticket: int | None = None) -> bool:
+        """Hold one unfinished-task slot for ``job_id`` (idempotent: True if it already holds one).
+        A job that waited in line (``ticket``) moves the line on when it gets its slot."""
+        limit = self.limits.for_mode(mode.value).max_unfinished
+        if limit <= 0 or self.table is None:
+            return True
+        key = self.slots_key(mode.req_key)
+        for _ in range(3):
+            try:
+                self.table.update_item(
+                    Key={"key": key},
+                    UpdateExpression="SET holders.#job = :at ADD held :one"
+                    + (", served :one" if ticket is not None else ""),
+                    ConditionExpression="held < :limit AND attribute_not_exists(holders.#job)",
+                    ExpressionAttributeNames={"#job": job_id},
+                    ExpressionAttributeValues={":at": self._stamp(), ":one": 1, ":limit": limit},
+                )
+                return True
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code")
+                if code not in ("ConditionalCheckFailedException", "ValidationException"):
+                    raise
+            item = self.table.get_item(Key={"key": key}, ConsistentRead=True).get("Item")
+            if item is not None and "holders" in item:
+                return job_id in item["holders"]  # full, or already ours
+            self._create_slots_item(key)  # first use of this req_key
+        return False
+
+    def _create_slots_item(self, key: str) -> None:
+        try:
+            self.table.put_item(
+                Item={"key": key, "held": 0, "holders": {}, "issued": 0, "served": 0},
+                ConditionExpression="attribute_not_exists(#k)",
+                ExpressionAttributeNames={"#k": "key"},
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+
+    def _stamp(self) -> Decimal:
+        return Decimal(str(round(self.clock(), 3)))
+
+    def release_slot(self, job_id: str, mode: Mode) -> bool:
+        """Give the slot back; True only for the one call that released it."""
+        if self.table is None:
+            return False
+        try:
+            self.table.update_item(
+                Key={"key": self.slots_key(mode.req_key)},
+                UpdateExpression="REMOVE holders.#job ADD held :minus",
+                ConditionExpression="attribute_exists(holders.#job)",
+                ExpressionAttributeNames={"#job": job_id},
+                ExpressionAttributeValues={":minus": -1},
+            )
+            return True
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in (
+                "ConditionalCheckFailedException",
+                "ValidationException",
+            ):
+                return False
+            raise
+
+    # -- the line of waiting jobs ---------------------------------------------------------------------
+
+    def take_ticket(self, mode: Mode) -> int:
+        """A place in the line for ``mode``'s service capacity (0 without a table)."""
+        if self.table is None:
+            return 0
+        key = self.slots_key(mode.req_key)
+        self._create_slots_item(key)
+        answer = self.table.update_item(
+            Key={"key": key},
+            UpdateExpression="ADD issued :one",
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(answer["Attributes"]["issued"])
+
+    def position(self, ticket: int, mode: Mode) -> int:
+        """How many waiting jobs are ahead of ``ticket`` (approximately: a job that gave up waiting
+        still counts until the line passes its ticket)."""
+        if self.table is None:
+            return 0
+        item = self.table.get_item(Key={"key": self.slots_key(mode.req_key)}).get("Item") or {}
+        return max(0, ticket - int(item.get("served", 0)) - 1)
+
+    def line_seconds(self, position: int, mode: Mode) -> float:
+        """Real seconds until the jobs ahead have been submitted, at the submit rate."""
+        rate = self.limits.for_mode(mode.value).submit_qps * RATE_MARGIN
+        return position / rate if rate > 0 else 0.0
+
+    def holders(self, mode: Mode) -> dict[str, float]:
+        """Job id -> when it took its slot."""
+        if self.table is None:
+            return {}
+        key = {"key": self.slots_key(mode.req_key)}
+        item = self.table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+        return {job: float(at) for job, at in (item.get("holders") or {}).items()}
+
+    def holds(self, job_id: str, mode: Mode) -> bool:
+        return job_id in self.holders(mode)
+
+    def running(self, mode: Mode) -> int:
+        """How many tasks hold a slot (eventually consistent: used for spacing, not for admission)."""
+        if self.table is None:
+            return 0
+        item = self.table.get_item(Key={"key": self.slots_key(mode.req_key)}).get("Item") or {}
+        return int(item.get("held", 0))
+
+    def poll_spacing(self, mode: Mode) -> float:
+        """Seconds between two polls of one task so that all running tasks together use the poll
+        budget without exceeding it: ``running / poll_qps``."""
+        rate = self.limits.for_mode(mode.value).poll_qps * RATE_MARGIN
+        if rate <= 0:
+            return 0.0
+        return self.running(mode) / rate

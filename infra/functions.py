@@ -137,7 +137,7 @@ class WorkflowFunctions(Construct):
 
         for function in self.all:
             function.add_to_role_policy(item_access(table))
-        for function in (self.submit, self.poll, self.record_failure):
+        for function in (self.submit, self.poll, self.copy_result, self.record_failure):
             function.add_to_role_policy(item_access(factory.flow_table))
         for function in (self.submit, self.poll, self.copy_result):
             secret.grant_read(function)

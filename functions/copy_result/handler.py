@@ -20,5 +20,6 @@ def handler(state: JobState, context: LambdaContext) -> dict[str, Any]:
         volc=runtime.volc_client(),
         s3=runtime.s3_client(),
         settings=runtime.settings(),
+        flow=runtime.flow_control(),
         metrics=metric_sink,
     )

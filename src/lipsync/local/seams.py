@@ -22,7 +22,8 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,15 +97,22 @@ Handler = Callable[[Any, Any], Any]
 class LocalFunction:
     """One function and its execution environments. As on Lambda, an environment runs one invocation
     at a time, and a new one is made (``load``: the handler module loaded afresh, with its own
-    module-level state) whenever every existing one is busy."""
+    module-level state) whenever every existing one is busy.
+
+    Environments here are threads of one process, so state a library keeps on a class is shared by
+    all of them: Powertools' event handler keeps the current request on ``BaseRouter``. A function
+    with such state is ``serial``: its invocations run one at a time, as in a single environment.
+    """
 
     name: str
     load: Callable[[], Handler]
     memory: int = 256
     timeout: int = 900
+    serial: bool = False
     idle: list[Handler] = field(default_factory=list)
     environments: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    serial_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _take(self) -> Handler:
         with self.lock:
@@ -116,6 +124,9 @@ class LocalFunction:
     def __call__(self, event: Any, context: Any) -> Any:
         handler = self._take()
         try:
+            if self.serial:
+                with self.serial_lock:
+                    return handler(event, context)
             return handler(event, context)
         finally:
             with self.lock:
@@ -140,9 +151,15 @@ class FunctionRegistry:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def register(
-        self, name: str, load: Callable[[], Handler], *, memory: int = 256, timeout: int = 900
+        self,
+        name: str,
+        load: Callable[[], Handler],
+        *,
+        memory: int = 256,
+        timeout: int = 900,
+        serial: bool = False,
     ) -> None:
-        self.functions[name] = LocalFunction(name, load, memory, timeout)
+        self.functions[name] = LocalFunction(name, load, memory, timeout, serial)
 
     def __contains__(self, name: str) -> bool:
         return name in self.functions
@@ -188,12 +205,30 @@ class FunctionRegistry:
         return json.dumps(result).encode()
 
 
-def _serialised(method: Callable[..., Any], lock: Any) -> Callable[..., Any]:
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
     def serialised(*args: Any, **kwargs: Any) -> Any:
-        with lock:
+        with _DYNAMODB_LOCK:
             return method(*args, **kwargs)
 
     return serialised
+
+
+@contextmanager
+def atomic_dynamodb_writes() -> Iterator[None]:
+    """moto's DynamoDB item writes, each atomic as on AWS, for the duration (tests of the limiter)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    originals = {name: getattr(DynamoDBBackend, name) for name in DYNAMODB_WRITES}
+    for name, method in originals.items():
+        setattr(DynamoDBBackend, name, _serialised(method))
+    try:
+        yield
+    finally:
+        for name, method in originals.items():
+            setattr(DynamoDBBackend, name, method)
 
 
 class _ScaledTime:
@@ -270,9 +305,8 @@ class Seams:
     def _install_atomic_dynamodb_writes(self) -> None:
         from moto.dynamodb.models import DynamoDBBackend
 
-        lock = threading.RLock()
         for name in DYNAMODB_WRITES:
-            self._patch(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name), lock))
+            self._patch(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
 
     def _patch(self, owner: Any, name: str, value: Any) -> None:
         original = getattr(owner, name)

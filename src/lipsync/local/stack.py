@@ -274,11 +274,14 @@ class LocalStack:
         from lipsync_core.jobs import runtime
 
         runtime.reset()
+        from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
         for physical_name, name, props in functions:
-            load_handler(name)  # import once now, so that a broken handler fails the start
+            module = load_function_module(name)  # once now, so that a broken handler fails the start
             self.registry.register(
                 physical_name,
                 partial(load_handler, name),
+                serial=isinstance(getattr(module, "app", None), BaseRouter),
                 memory=int(props.get("MemorySize", 128)),
                 timeout=int(props.get("Timeout", 3)),
             )

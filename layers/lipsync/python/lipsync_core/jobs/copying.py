@@ -14,11 +14,12 @@ import time
 from datetime import datetime
 from typing import Any
 
-from lipsync_core.volc import VolcClient
+from lipsync_core.volc import TaskResult, VolcClient
 
 from . import metrics as m
 from .errors import JobAlreadyFinishedError, OutputNotAllowedError, ResultDownloadError
 from .events import succeeded_detail
+from .flow_control import POLL, FlowControl
 from .models import CopiedResult, JobRequest, JobState
 from .result_url import ResultUrlExpiredError, UrlPolicy, open_result
 from .settings import Settings
@@ -110,6 +111,7 @@ def copy_result(
     volc: VolcClient,
     s3: Any,
     settings: Settings,
+    flow: FlowControl | None = None,
     metrics: m.MetricsSink | None = None,
 ) -> dict[str, Any]:
     """Copy the result and write ``<key>.job.json`` beside it; returns the success event's detail."""
@@ -121,15 +123,21 @@ def copy_result(
     policy = UrlPolicy(allow_local=settings.allow_local_urls, allowed_hosts=settings.allowed_result_hosts)
 
     response = None
-    for _ in range(2):  # a URL that expired gets one fresh replacement
-        result = volc.get_result(request.mode, state.cursor.task_id, aigc_meta=request.aigc_meta)
+    # The poll that saw ``done`` passed its answer on; a URL that expired gets one fresh replacement.
+    known = TaskResult(**state.cursor.result) if state.cursor.result else None
+    for _ in range(2):
+        if known is None:
+            if flow is not None:
+                flow.wait_for(POLL, request.mode)  # CVGetResult counts against the shared poll budget
+            known = volc.get_result(request.mode, state.cursor.task_id, aigc_meta=request.aigc_meta)
+        result = known
         if result.status != "done" or not result.video_url:
             raise ResultDownloadError(f"task {state.cursor.task_id} is {result.status}, not done")
         try:
             response = open_result(result.video_url, policy)
             break
         except ResultUrlExpiredError:
-            continue
+            known = None
     if response is None:
         raise ResultDownloadError("the result URL expired twice in a row")
 

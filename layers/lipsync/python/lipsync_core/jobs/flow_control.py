@@ -32,7 +32,7 @@ POLL = "CVGetResult"
 ACTIONS = (SUBMIT, POLL)
 # Requests are admitted at this share of the configured rate: the service measures arrival times,
 # which network jitter moves, so we keep a small margin below its limit.
-RATE_MARGIN = 0.95
+RATE_MARGIN = 0.9
 # The longest a Lambda sleeps for a rate slot; longer waits go back to the state machine's Wait.
 DEFAULT_HORIZON = 2.0
 
@@ -89,11 +89,13 @@ class FlowLimits:
 
 @dataclass(frozen=True)
 class Admission:
-    """The outcome of asking for a rate slot: admitted (after ``sleep`` seconds), or wait ``retry_after``."""
+    """The outcome of asking for a rate slot: admitted at ``slot`` (after ``sleep`` seconds), or wait
+    ``retry_after`` seconds and ask again."""
 
     admitted: bool
     sleep: float = 0.0
     retry_after: float = 0.0
+    slot: float = 0.0  # the slot's time (epoch seconds)
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -148,7 +150,7 @@ class FlowControl:
                 ReturnValues="UPDATED_NEW",
             )
             slot = answer["Attributes"]["tat"] - interval
-            return Admission(True, sleep=float(max(Decimal(0), slot - now)))
+            return Admission(True, sleep=float(max(Decimal(0), slot - now)), slot=float(slot))
         except ClientError as error:
             if not _conditional_failed(error):
                 raise
@@ -159,7 +161,7 @@ class FlowControl:
                 ConditionExpression="attribute_not_exists(tat) OR tat < :now",
                 ExpressionAttributeValues={":next": now + interval, ":now": now},
             )
-            return Admission(True)
+            return Admission(True, slot=float(now))
         except ClientError as error:
             if not _conditional_failed(error):
                 raise
@@ -167,6 +169,13 @@ class FlowControl:
         item = self.table.get_item(Key={"key": key}, ConsistentRead=True).get("Item") or {}
         backlog = float(item.get("tat", now) - now) - self.horizon
         return Admission(False, retry_after=max(float(interval), backlog))
+
+    def wait_for(self, action: str, mode: Mode, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Block until a rate slot for ``action`` is ours (for a step that cannot hand the wait back to
+        the state machine, such as CopyResult's fresh result URL)."""
+        while not (admission := self.admit(action, mode)).admitted:
+            sleep(admission.retry_after)
+        sleep(admission.sleep)
 
     def backlog_seconds(self, action: str, mode: Mode) -> float:
         """How far ahead the next free ``action`` slot is (0 when idle or unlimited)."""
@@ -227,15 +236,16 @@ class FlowControl:
         """Give the slot back; True only for the one call that released it."""
         if self.table is None:
             return False
+        key = {"key": self.slots_key(mode.req_key)}
         try:
-            self.table.update_item(
-                Key={"key": self.slots_key(mode.req_key)},
+            old = self.table.update_item(
+                Key=key,
                 UpdateExpression="REMOVE holders.#job ADD held :minus",
                 ConditionExpression="attribute_exists(holders.#job)",
                 ExpressionAttributeNames={"#job": job_id},
                 ExpressionAttributeValues={":minus": -1},
-            )
-            return True
+                ReturnValues="ALL_OLD",
+            )["Attributes"]
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in (
                 "ConditionalCheckFailedException",
@@ -243,6 +253,17 @@ class FlowControl:
             ):
                 return False
             raise
+        # How long tasks hold their slots, on average (an estimate: concurrent releases may each
+        # write theirs); it tells waiting jobs how fast the line moves.
+        held_for = self._stamp() - old["holders"][job_id]
+        average = old.get("avg_hold")
+        average = held_for if average is None else (average * 4 + held_for) / 5
+        self.table.update_item(
+            Key=key,
+            UpdateExpression="SET avg_hold = :average",
+            ExpressionAttributeValues={":average": round(average, 3)},
+        )
+        return True
 
     # -- the line of waiting jobs ---------------------------------------------------------------------
 
@@ -260,18 +281,21 @@ class FlowControl:
         )
         return int(answer["Attributes"]["issued"])
 
-    def position(self, ticket: int, mode: Mode) -> int:
-        """How many waiting jobs are ahead of ``ticket`` (approximately: a job that gave up waiting
-        still counts until the line passes its ticket)."""
+    def line(self, ticket: int, mode: Mode) -> tuple[int, float]:
+        """How many waiting jobs are ahead of ``ticket``, and the real seconds until their turns have
+        passed: at the submit rate, or at the rate slots come back (the limit over the average time
+        a task holds its slot), whichever is slower. Approximate: a job that gave up waiting still
+        counts until the line passes its ticket."""
         if self.table is None:
-            return 0
+            return 0, 0.0
         item = self.table.get_item(Key={"key": self.slots_key(mode.req_key)}).get("Item") or {}
-        return max(0, ticket - int(item.get("served", 0)) - 1)
-
-    def line_seconds(self, position: int, mode: Mode) -> float:
-        """Real seconds until the jobs ahead have been submitted, at the submit rate."""
-        rate = self.limits.for_mode(mode.value).submit_qps * RATE_MARGIN
-        return position / rate if rate > 0 else 0.0
+        position = max(0, ticket - int(item.get("served", 0)) - 1)
+        limits = self.limits.for_mode(mode.value)
+        rates = [limits.submit_qps * RATE_MARGIN]
+        if limits.max_unfinished and item.get("avg_hold"):
+            rates.append(limits.max_unfinished / float(item["avg_hold"]))
+        rate = min((r for r in rates if r > 0), default=0.0)
+        return position, (position / rate if rate > 0 else 0.0)
 
     def holders(self, mode: Mode) -> dict[str, float]:
         """Job id -> when it took its slot."""

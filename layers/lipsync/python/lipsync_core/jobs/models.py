@@ -157,6 +157,9 @@ class Cursor(_Strict):
     progress: float | None = None
     ticket: int | None = None  # while waiting: the job's place in the line for a slot
     busy: int = Field(default=0, ge=0)  # consecutive throttled or unavailable answers to polls
+    # Once ``done``: the answer that said so (result URL, request id, resp_data), so that CopyResult
+    # need not ask again: every CVGetResult spends the shared poll budget.
+    result: dict[str, Any] | None = None
 
 
 class JobState(BaseModel):

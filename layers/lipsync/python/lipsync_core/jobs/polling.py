@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 
 from lipsync_core.volc import Mode, VolcClient, VolcTaskFailedError, VolcThrottledError, VolcUnavailableError
@@ -88,4 +89,5 @@ def poll_job(
         wait_seconds=wait,
         polls=polls,
         progress=result.progress,
+        result=asdict(result) if result.status == "done" else None,
     )

@@ -9,14 +9,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lipsync_core.volc import VolcClient, VolcError, VolcSubmitUnconfirmedError, VolcThrottledError
+from lipsync_core.volc import Mode, VolcClient, VolcError, VolcSubmitUnconfirmedError, VolcThrottledError
 
 from . import metrics as m
 from .copying import output_location
 from .errors import InputNotFoundError, JobAlreadyFinishedError, JobDeadlineExceededError, TaskLostError
 from .flow_control import SUBMIT, FlowControl, FlowLimits, jittered
 from .models import TERMINAL_STATUSES, WAITING, Cursor, JobRequest, JobState, MediaRef
-from .poll_policy import PollPolicy
 from .settings import Settings
 from .store import JobStore
 
@@ -128,9 +127,9 @@ def submit_job(
 class _Waiter:
     """A job that may not submit yet: how long it waits, and what the record says meanwhile.
 
-    The wait grows with the number of checks (first wait, x1.5, cap) and with the job's place in the
-    line (its ticket less the slots handed out so far, at the submit rate), so a long line does not
-    cost every waiting job a check every few seconds; jitter keeps waiters from waking together.
+    The job takes a ticket (its place in the line) the first time it waits, and sleeps about as long
+    as the jobs ahead of it need to get their turns, so a long line costs each waiting job a few
+    checks rather than one every few seconds; jitter keeps waiters from waking together.
     """
 
     def __init__(
@@ -152,17 +151,15 @@ class _Waiter:
         return f"waited {waiting.get('checks', 0)} times, last for {waiting.get('reason', 'capacity')}"
 
     def wait(self, reason: str, at_least: float = 0.0) -> Cursor:
-        request = JobRequest.model_validate(self.record["request"], context={"allow_http": True})
+        mode = Mode.parse(self.record["mode"])
         checks = (self.cursor.polls if self.cursor else 0) + 1
         ticket = self.cursor.ticket if self.cursor else None
         if ticket is None:
-            ticket = self.flow.take_ticket(request.mode)
-        position = self.flow.position(ticket, request.mode)
-        policy = PollPolicy(
-            self.settings.capacity_wait_first_seconds, 1.5, self.settings.capacity_wait_max_seconds
+            ticket = self.flow.take_ticket(mode)
+        position, line_seconds = self.flow.line(ticket, mode)
+        seconds = max(
+            self.settings.capacity_wait_first_seconds, self.settings.wait_seconds(max(at_least, line_seconds))
         )
-        real_seconds = max(at_least, self.flow.line_seconds(position, request.mode))
-        seconds = max(policy.next_wait(checks - 1), self.settings.wait_seconds(real_seconds))
         seconds = min(jittered(seconds), self.settings.capacity_wait_max_seconds)
         seconds = max(1, min(round(seconds), int(float(self.record["deadline_epoch"]) - self.now) + 1))
         self.store.record_waiting(self.job_id, reason=reason, checks=checks, position=position)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from lipsync_core.volc import VolcClient, VolcThrottledError
+from lipsync_core.volc import VolcClient, VolcTaskFailedError, VolcThrottledError
 
 from . import metrics as m
 from .errors import JobDeadlineExceededError
-from .models import Cursor, JobState
+from .models import Cursor, JobRequest, JobState
+from .presigning import INPUT_UNREACHABLE, could_not_fetch_input
 from .settings import Settings
 from .store import JobStore
 
@@ -41,6 +42,15 @@ def poll_job(
     except VolcThrottledError:
         metrics.add_metric(m.THROTTLES, "Count", 1)
         raise
+    except VolcTaskFailedError as error:
+        request = JobRequest.model_validate(
+            record["request"], context={"allow_http": settings.allow_local_urls}
+        )
+        if not could_not_fetch_input(error, request):
+            raise
+        # Our URLs may have expired before the service fetched them: resubmit with fresh ones.
+        store.record_poll(state.job_id, INPUT_UNREACHABLE, None, cursor.polls + 1, record["status"])
+        return cursor.model_copy(update={"status": INPUT_UNREACHABLE, "polls": cursor.polls + 1})
     polls = cursor.polls + 1
     metrics.add_metric(m.POLLS, "Count", 1)
     store.record_poll(state.job_id, result.status, result.progress, polls, record["status"])

@@ -102,7 +102,7 @@ def test_the_api_is_regional_and_leaves_the_accounts_logging_role_alone(template
     template.resource_count_is("AWS::ApiGateway::Account", 0)
 
 
-def test_the_account_role_and_endpoint_type_come_from_context(tmp_path: Path) -> None:
+def test_the_account_role_endpoint_sources_and_stack_name_come_from_context(tmp_path: Path) -> None:
     _, stack = build_app(
         outdir=str(tmp_path),
         nag=False,
@@ -111,9 +111,13 @@ def test_the_account_role_and_endpoint_type_come_from_context(tmp_path: Path) ->
             "lipsync:api_cloud_watch_role": "true",
             "lipsync:api_endpoint_type": "EDGE",
             "lipsync:request_sources": "my.app, billing.batch",
+            "lipsync:stack_name": "LipSyncSmoke1",  # what `make smoke` deploys beside the real one
         },
     )
+    assert stack.stack_name == "LipSyncSmoke1"
     template = Template.from_stack(stack)
+    for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmName"].startswith("LipSyncSmoke1-")
     template.resource_count_is("AWS::ApiGateway::Account", 1)
     template.has_resource_properties(
         "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["EDGE"]}}

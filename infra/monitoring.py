@@ -173,7 +173,8 @@ class Monitoring(Construct):
             self,
             "ApiThrottledFilter",
             log_group=access_logs,
-            filter_pattern=logs.FilterPattern.number_value("$.status", "=", 429),
+            # The access log's JSON format writes the status as a string ("status":"$context.status").
+            filter_pattern=logs.FilterPattern.string_value("$.status", "=", "429"),
             metric_namespace=METRICS_NAMESPACE,
             metric_name="ApiThrottled",
             metric_value="1",

@@ -68,6 +68,19 @@ def test_every_alarm_is_named_under_the_stack_and_notifies_the_topic(resources: 
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
 
 
+def test_api_throttling_is_counted_from_the_access_log(resources: dict[str, Any]) -> None:
+    [stage] = of_type(resources, "AWS::ApiGateway::Stage")
+    assert '"status":"$context.status"' in stage["Properties"]["AccessLogSetting"]["Format"]
+    [metric_filter] = of_type(resources, "AWS::Logs::MetricFilter")
+    assert metric_filter["Properties"]["FilterPattern"] == '{ $.status = "429" }'
+    assert metric_filter["Properties"]["LogGroupName"] == {"Ref": stage_log_group(resources, stage)}
+
+
+def stage_log_group(resources: dict[str, Any], stage: dict[str, Any]) -> str:
+    destination = stage["Properties"]["AccessLogSetting"]["DestinationArn"]
+    return str(destination["Fn::GetAtt"][0])
+
+
 def test_every_rule_target_has_a_dead_letter_queue(resources: dict[str, Any]) -> None:
     [queue_id] = [
         k for k, r in resources.items() if "FailedDeliveries" in k and r["Type"] == "AWS::SQS::Queue"

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +28,14 @@ from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
 from lipsync.samples import make_talking_head, make_voice
-from lipsync.smoke_costs import StackOutputs, Usage, describe, parse_outputs, parse_report
+from lipsync.smoke_costs import StackOutputs, Usage, describe, parse_report
+from lipsync.smoke_stack import CDK, SmokeError, SmokeStack
 from lipsync_core.jobs import events as job_events
 
-ROOT = Path(__file__).resolve().parents[2]
-CDK = ROOT / "node_modules" / ".bin" / "cdk"
 REQUEST_SOURCE = "lipsync.client"  # one of the request rule's allowed sources (cdk.json)
 PIPELINE_SOURCE = "lipsync.pipeline"
 ENTRY_POINTS = ("api", "s3", "eventbridge")
-RETAINED = ("AWS::S3::Bucket", "AWS::DynamoDB::GlobalTable", "AWS::SecretsManager::Secret")
 SUMMARY = "Deploy the stack to the current AWS account, run a job through each entry point, destroy it."
-
-
-class SmokeError(Exception):
-    """The run cannot go on, or a check failed: one sentence for stderr."""
 
 
 @dataclass
@@ -51,27 +43,10 @@ class Smoke:
     session: boto3.Session
     run_id: str
     source_secret: str
+    stack: SmokeStack
     work: Path
-    outputs: StackOutputs | None = None
     usage: Usage = field(default_factory=Usage)
     capture: tuple[str, str] | None = None  # (rule name, queue url)
-    resources: dict[str, list[str]] = field(default_factory=dict)  # type -> physical ids, of some types
-
-    @property
-    def stack_name(self) -> str:
-        return f"LipSyncSmoke{self.run_id}"
-
-    @cached_property
-    def context(self) -> dict[str, str]:
-        values = {
-            "lipsync:stack_name": self.stack_name,
-            "lipsync:event_bus_name": f"lipsync-smoke-{self.run_id}",
-            "lipsync:secret_name": f"lipsync-smoke/{self.run_id}",
-        }
-        # The stage logs need an account-level API Gateway role: create one only where none is set.
-        if not self.client("apigateway").get_account().get("cloudwatchRoleArn"):
-            values["lipsync:api_cloud_watch_role"] = "true"
-        return values
 
     def client(self, name: str) -> Any:
         return self.session.client(name)
@@ -79,42 +54,13 @@ class Smoke:
     def job_id(self, entry_point: str) -> str:
         return f"smoke-{self.run_id}-{entry_point}"
 
-    # -- deploy ---------------------------------------------------------------------------------
-
-    def deploy(self) -> StackOutputs:
-        try:
-            self.client("cloudformation").describe_stacks(StackName="CDKToolkit")
-        except ClientError:
-            raise SmokeError(
-                "this account and region are not bootstrapped for the CDK: run `node_modules/.bin/cdk "
-                "bootstrap`"
-            ) from None
-        outputs_file = self.work / "outputs.json"
-        self.cdk("deploy", "--require-approval", "never", "--outputs-file", str(outputs_file))
-        self.outputs = parse_outputs(outputs_file.read_text(), self.stack_name)
-        self.resources = self.stack_resources()
-        return self.outputs
-
-    def cdk(self, *arguments: str) -> None:
-        command = [str(CDK), *arguments, self.stack_name]
-        for key, value in self.context.items():
-            command += ["-c", f"{key}={value}"]
-        print("$", " ".join(command), flush=True)
-        if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:  # noqa: S603 - our CDK CLI
-            raise SmokeError(f"cdk {arguments[0]} of {self.stack_name} failed (its output is above)")
-
-    def stack_resources(self) -> dict[str, list[str]]:
-        """The resources the stack retains on purpose (removed after the run) and its log groups."""
-        found: dict[str, list[str]] = {}
-        pages = self.client("cloudformation").get_paginator("list_stack_resources")
-        for page in pages.paginate(StackName=self.stack_name):
-            for resource in page["StackResourceSummaries"]:
-                if resource["ResourceType"] in (*RETAINED, "AWS::Logs::LogGroup"):
-                    found.setdefault(resource["ResourceType"], []).append(resource["PhysicalResourceId"])
-        return found
+    @property
+    def outputs(self) -> StackOutputs:
+        if self.stack.outputs is None:
+            raise SmokeError(f"the stack {self.stack.name} is not deployed")
+        return self.stack.outputs
 
     def copy_volcengine_key(self) -> None:
-        assert self.outputs
         manager = self.client("secretsmanager")
         try:
             value = manager.get_secret_value(SecretId=self.source_secret)["SecretString"]
@@ -130,7 +76,6 @@ class Smoke:
 
     def capture_events(self) -> None:
         """Every event the pipeline announces also goes to a queue of the run's own."""
-        assert self.outputs
         events, sqs = self.client("events"), self.client("sqs")
         rule = f"lipsync-smoke-{self.run_id}-capture"
         rule_arn = events.put_rule(
@@ -162,7 +107,6 @@ class Smoke:
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> requests.Response:
         """A SigV4-signed call to the IAM-authorised API, as the current credentials."""
-        assert self.outputs
         url = f"{self.outputs.api_url}{path}"
         data = json.dumps(body) if body is not None else None
         request = AWSRequest(method=method, url=url, data=data, headers={"Content-Type": "application/json"})
@@ -175,7 +119,6 @@ class Smoke:
         return requests.request(method, url, data=data, headers=dict(request.headers), timeout=30)
 
     def start_jobs(self) -> None:
-        assert self.outputs
         s3 = self.client("s3")
         prefix = f"inputs/smoke-{self.run_id}"
         for name, path in (
@@ -187,8 +130,8 @@ class Smoke:
         def request(entry_point: str) -> dict[str, Any]:
             return {
                 "mode": "lite",
-                "video": f"s3://{self.outputs.bucket}/{prefix}/face.mp4",  # type: ignore[union-attr]
-                "audio": f"s3://{self.outputs.bucket}/{prefix}/voice.wav",  # type: ignore[union-attr]
+                "video": f"s3://{self.outputs.bucket}/{prefix}/face.mp4",
+                "audio": f"s3://{self.outputs.bucket}/{prefix}/voice.wav",
                 "job_id": self.job_id(entry_point),
             }
 
@@ -241,7 +184,6 @@ class Smoke:
 
     def check(self, terminal: dict[str, list[dict[str, Any]]]) -> list[str]:
         """What went wrong, one sentence each (empty: every job succeeded once, with its result)."""
-        assert self.outputs
         problems = []
         s3 = self.client("s3")
         for job, found in sorted(terminal.items()):
@@ -263,7 +205,6 @@ class Smoke:
     # -- cost -----------------------------------------------------------------------------------
 
     def measure(self) -> Usage:
-        assert self.outputs
         stepfunctions, logs = self.client("stepfunctions"), self.client("logs")
         transitions = 0
         for execution in stepfunctions.list_executions(stateMachineArn=self.outputs.state_machine_arn)[
@@ -274,7 +215,7 @@ class Smoke:
             ):
                 transitions += sum(1 for e in page["events"] if e["type"].endswith("StateEntered"))
         reports = []
-        for group in self.resources.get("AWS::Logs::LogGroup", []):
+        for group in self.stack.resources.get("AWS::Logs::LogGroup", []):
             for page in logs.get_paginator("filter_log_events").paginate(
                 logGroupName=group, filterPattern='"REPORT RequestId"'
             ):
@@ -283,39 +224,18 @@ class Smoke:
 
     # -- teardown -------------------------------------------------------------------------------
 
-    def destroy(self) -> list[str]:
-        """Remove the stack and what it retains; returns what could not be removed."""
-        leftovers = []
+    def finish(self) -> list[str]:
+        """Remove the run's event capture, then the stack and its data; what could not be removed."""
         if self.capture:
             rule, queue_url = self.capture
             events = self.client("events")
-            assert self.outputs
-            events.remove_targets(Rule=rule, EventBusName=self.outputs.bus, Ids=["queue"])
-            events.delete_rule(Name=rule, EventBusName=self.outputs.bus)
-            self.client("sqs").delete_queue(QueueUrl=queue_url)
-        self.resources = self.resources or self.stack_resources_if_any()
-        try:
-            self.cdk("destroy", "--force")
-        except SmokeError as failure:
-            return [str(failure)]  # the retained data stays while the stack does
-        s3 = self.session.resource("s3")
-        for bucket in self.resources.get("AWS::S3::Bucket", []):
             try:
-                s3.Bucket(bucket).object_versions.delete()
-                s3.Bucket(bucket).delete()
-            except ClientError as error:
-                leftovers.append(f"bucket {bucket} ({error.response['Error']['Code']})")
-        for table in self.resources.get("AWS::DynamoDB::GlobalTable", []):
-            self.client("dynamodb").delete_table(TableName=table)
-        for secret in self.resources.get("AWS::SecretsManager::Secret", []):
-            self.client("secretsmanager").delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
-        return leftovers
-
-    def stack_resources_if_any(self) -> dict[str, list[str]]:
-        try:
-            return self.stack_resources()
-        except ClientError:
-            return {}  # the deployment never created the stack
+                events.remove_targets(Rule=rule, EventBusName=self.outputs.bus, Ids=["queue"])
+                events.delete_rule(Name=rule, EventBusName=self.outputs.bus)
+                self.client("sqs").delete_queue(QueueUrl=queue_url)
+            except ClientError as error:  # the bus cannot go while the rule is there: keep the stack
+                return [f"the event capture {rule} ({error.response['Error']['Code']}), and so the stack"]
+        return self.stack.destroy()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -333,17 +253,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         print(f"No usable AWS credentials: {type(error).__name__}.", file=sys.stderr)
         return 2
+    run_id = time.strftime("%m%d%H%M") + uuid.uuid4().hex[:4]
     with tempfile.TemporaryDirectory(prefix="lipsync-smoke-") as work:
-        smoke = Smoke(
-            session, time.strftime("%m%d%H%M") + uuid.uuid4().hex[:4], args.source_secret, Path(work)
-        )
-        print(
-            f"smoke run {smoke.run_id}: stack {smoke.stack_name} in {account}/{session.region_name}",
-            flush=True,
-        )
+        stack = SmokeStack(session, run_id, Path(work))
+        smoke = Smoke(session, run_id, args.source_secret, stack, Path(work))
+        print(f"smoke run {run_id}: stack {stack.name} in {account}/{session.region_name}", flush=True)
         problems: list[str] = []
         try:
-            smoke.deploy()
+            stack.deploy()
             smoke.copy_volcengine_key()
             smoke.capture_events()
             smoke.start_jobs()
@@ -353,9 +270,9 @@ def main(argv: list[str] | None = None) -> int:
             problems = [str(failure)]
         finally:
             if args.keep:
-                print(f"kept: remove it with `{CDK} destroy {smoke.stack_name}` and its retained data")
+                print(f"kept: remove it with `{CDK} destroy {stack.name}` and its retained data")
             else:
-                problems += [f"left behind: {leftover}" for leftover in smoke.destroy()]
+                problems += [f"left behind: {leftover}" for leftover in smoke.finish()]
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

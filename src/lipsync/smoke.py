@@ -26,15 +26,19 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
+from jsonschema import Draft202012Validator
 
 from lipsync.samples import make_talking_head, make_voice
 from lipsync.smoke_costs import StackOutputs, Usage, describe, parse_report
-from lipsync.smoke_stack import CDK, SmokeError, SmokeStack
+from lipsync.smoke_stack import CDK, ROOT, SmokeError, SmokeStack
 from lipsync_core.jobs import events as job_events
 
 REQUEST_SOURCE = "lipsync.client"  # one of the request rule's allowed sources (cdk.json)
 PIPELINE_SOURCE = "lipsync.pipeline"
 ENTRY_POINTS = ("api", "s3", "eventbridge")
+SUCCEEDED_SCHEMA = Draft202012Validator(
+    json.loads((ROOT / "schemas" / "events" / "lipsync-job-succeeded.schema.json").read_text())
+)
 SUMMARY = "Deploy the stack to the current AWS account, run a job through each entry point, destroy it."
 
 
@@ -192,6 +196,9 @@ class Smoke:
                 detail = found[0]["detail"].get("error") if found else None
                 problems.append(f"{job}: terminal events {kinds or 'none'} (error: {detail})")
                 continue
+            schema_errors = list(SUCCEEDED_SCHEMA.iter_errors(found[0]["detail"]))
+            if schema_errors:
+                problems.append(f"{job}: the event breaks its schema: {schema_errors[0].message}")
             output = found[0]["detail"]["output"]
             head = s3.head_object(Bucket=output["bucket"], Key=output["key"])
             if head["ContentLength"] != output["size_bytes"]:

@@ -13,12 +13,13 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup demo test lint typecheck pytest layer synth bench clean
+.PHONY: help setup demo test lint typecheck pytest layer synth bench smoke clean
 
 help:
 	@echo "make demo   set up, then run a lip-sync job end to end on this machine"
 	@echo "make test   set up, then run linters, type checks and the whole test suite"
 	@echo "make bench  timing and throughput figures (not part of the tests)"
+	@echo "make smoke  deploy to your AWS account, run a job per entry point, destroy (KEEP=1 keeps it); costs money"
 
 NODE_STAMP := node_modules/.installed
 
@@ -61,6 +62,10 @@ synth: setup
 
 bench: setup
 	$(PY) -m benchmarks
+
+# Real AWS and the real Volcengine service (README "Smoke test on a real account"); never run in CI.
+smoke: setup
+	$(PY) -m lipsync.smoke $(if $(KEEP),--keep) $(if $(SOURCE_SECRET),--source-secret $(SOURCE_SECRET))
 
 clean:
 	rm -rf build cdk.out out .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -29,5 +29,7 @@ def build_app(
     app = cdk.App(outdir=outdir, context=merged) if outdir else cdk.App(context=merged)
     if nag:
         add_checks(app)
-    stack = LipSyncStack(app, STACK_NAME, description="Lip-sync video jobs with Volcengine")
+    # Another name (``-c lipsync:stack_name=...``) deploys a second copy beside this one (`make smoke`).
+    stack_name = str(app.node.try_get_context("lipsync:stack_name") or STACK_NAME)
+    stack = LipSyncStack(app, stack_name, description="Lip-sync video jobs with Volcengine")
     return app, stack

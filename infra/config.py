@@ -43,6 +43,12 @@ class StackConfig:
     flow_limits: str = ""
     capacity_wait_first_seconds: int = 5
     capacity_wait_max_seconds: int = 300
+    # Event sources whose ``LipSync Job Requested`` events start jobs (comma-separated, at least one).
+    request_sources: str = "lipsync.client"
+    # Create the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account). Off: it replaces
+    # any role the account already has; the stage's logging needs one set in the account and region.
+    api_cloud_watch_role: bool = False
+    api_endpoint_type: str = "REGIONAL"  # REGIONAL, EDGE or PRIVATE
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackConfig:
@@ -62,6 +68,10 @@ class StackConfig:
             else:
                 values[field.name] = str(raw)
         config = cls(**values)
+        if not config.allowed_request_sources:
+            raise ValueError("request_sources must name at least one event source")
+        if config.api_endpoint_type not in ("REGIONAL", "EDGE", "PRIVATE"):
+            raise ValueError("api_endpoint_type must be REGIONAL, EDGE or PRIVATE")
         if config.job_deadline_seconds >= 11 * 3600:
             raise ValueError("job_deadline_seconds must stay under the service's 12-hour task lifetime")
         return config
@@ -78,6 +88,10 @@ class StackConfig:
         limits = {mode.value: {**defaults, **overrides.get(mode.value, {})} for mode in Mode}
         FlowLimits.parse(json.dumps(limits))  # refuse a bad value at synth, not at run time
         return json.dumps(limits, separators=(",", ":"), sort_keys=True)
+
+    @property
+    def allowed_request_sources(self) -> list[str]:
+        return [s.strip() for s in self.request_sources.split(",") if s.strip()]
 
     @property
     def state_machine_timeout(self) -> cdk.Duration:

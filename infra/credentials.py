@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import aws_cdk as cdk
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -20,6 +21,7 @@ class VolcCredentials(Construct):
             secret_name=config.secret_name,
             description="Volcengine access key for the lip-sync API: "
             '{"access_key_id", "secret_access_key", "session_token"?}',
+            removal_policy=cdk.RemovalPolicy.RETAIN,  # the operator's keys outlive a replaced stack
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 secret_string_template=json.dumps({"access_key_id": "REPLACE_ME"}),
                 generate_string_key="secret_access_key",

@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lipsync_core.jobs import events as job_events
@@ -55,6 +56,7 @@ class EntryPoints(Construct):
         bus: events.IEventBus,
         start: lambda_.IFunction,
         api_function: lambda_.IFunction,
+        dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         bucket.add_event_notification(
@@ -66,21 +68,34 @@ class EntryPoints(Construct):
             self,
             "Requested",
             event_bus=bus,
-            description="LipSync Job Requested events start jobs",
-            event_pattern=events.EventPattern(detail_type=[REQUESTED_DETAIL_TYPE]),
-            targets=[targets.LambdaFunction(start, retry_attempts=3)],
+            description="LipSync Job Requested events from the allowed sources start jobs",
+            # Only the sources named in the configuration: anyone else on the bus starts nothing paid.
+            event_pattern=events.EventPattern(
+                source=config.allowed_request_sources, detail_type=[REQUESTED_DETAIL_TYPE]
+            ),
+            # Events EventBridge cannot deliver after its retries land in the failed-deliveries queue.
+            targets=[
+                targets.LambdaFunction(
+                    start,
+                    retry_attempts=3,
+                    max_event_age=cdk.Duration.hours(2),
+                    dead_letter_queue=dead_letters,
+                )
+            ],
         )
         self.archive = bus.archive(
             "Archive",
             archive_name=f"{config.event_bus_name}-requests",
-            description="Every job request, for replay",
-            event_pattern=events.EventPattern(detail_type=[REQUESTED_DETAIL_TYPE]),
+            description="Every job request from the allowed sources, for replay",
+            event_pattern=events.EventPattern(
+                source=config.allowed_request_sources, detail_type=[REQUESTED_DETAIL_TYPE]
+            ),
             retention=cdk.Duration.days(30),
         )
-        self.api = self._api(api_function)
+        self.api = self._api(api_function, config)
 
-    def _api(self, function: lambda_.IFunction) -> apigateway.RestApi:
-        access_logs = logs.LogGroup(
+    def _api(self, function: lambda_.IFunction, config: StackConfig) -> apigateway.RestApi:
+        self.access_logs = access_logs = logs.LogGroup(
             self,
             "ApiAccessLogs",
             retention=logs.RetentionDays.ONE_MONTH,
@@ -90,7 +105,9 @@ class EntryPoints(Construct):
             self,
             "Api",
             description="Lip-sync jobs (IAM-authorised)",
-            cloud_watch_role=True,
+            endpoint_types=[apigateway.EndpointType(config.api_endpoint_type)],
+            # The account-wide logging role is opt-in: creating it replaces the one the account has.
+            cloud_watch_role=config.api_cloud_watch_role,
             deploy_options=apigateway.StageOptions(
                 stage_name="v1",
                 access_log_destination=apigateway.LogGroupLogDestination(access_logs),

@@ -141,13 +141,7 @@ class WorkflowFunctions(Construct):
             function.add_to_role_policy(item_access(factory.flow_table))
         for function in (self.submit, self.poll, self.copy_result):
             secret.grant_read(function)
-        # Submit presigns GET URLs for inputs in the bucket: the URL carries the function's identity.
-        self.submit.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[bucket.arn_for_objects("*")],
-            )
-        )
+        # Submit reads inputs through the input reader role (infra/input_reader.py), not its own.
         self.copy_result.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject", "s3:DeleteObject"],

@@ -1,13 +1,18 @@
-"""Alarms (failed and timed-out executions, Lambda errors and throttles, undeliverable requests) to an
-SNS topic, and a dashboard of the pipeline."""
+"""Alarms (failed and timed-out executions, Lambda errors and throttles, undeliverable requests, API 5xx,
+latency and throttling, table throttles and system errors) to an SNS topic CloudWatch can publish to,
+and a dashboard of the pipeline."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -16,6 +21,65 @@ from constructs import Construct
 from .functions import METRICS_NAMESPACE
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
+API_LATENCY_P99_MS = 5000  # the api function's own work is a few table calls; 5 s means trouble
+TABLE_OPERATIONS = [
+    dynamodb.Operation.GET_ITEM,
+    dynamodb.Operation.PUT_ITEM,
+    dynamodb.Operation.UPDATE_ITEM,
+    dynamodb.Operation.QUERY,
+    dynamodb.Operation.SCAN,
+]
+
+
+class AlarmTopic(Construct):
+    """An SNS topic encrypted with a key of our own that CloudWatch may use (the AWS-managed
+    ``alias/aws/sns`` key's policy cannot grant it), and a topic policy letting CloudWatch publish,
+    both only for this stack's alarms in this account (``aws:SourceAccount``, ``aws:SourceArn``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, alarm_name_prefix: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        cloudwatch_principal = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        conditions = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name=f"{alarm_name_prefix}*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+            },
+        }
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Encrypts the lip-sync alarm topic; CloudWatch may use it for this stack's alarms",
+            enable_key_rotation=True,
+            pending_window=cdk.Duration.days(7),
+            removal_policy=cdk.RemovalPolicy.DESTROY,  # it protects transient notifications only
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsUseTheKey",
+                principals=[cloudwatch_principal],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions=conditions,
+            )
+        )
+        self.topic = sns.Topic(
+            self, "Topic", display_name="Lip-sync pipeline alarms", enforce_ssl=True, master_key=self.key
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[cloudwatch_principal],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=conditions,
+            )
+        )
 
 
 class Monitoring(Construct):
@@ -27,15 +91,15 @@ class Monitoring(Construct):
         state_machine: sfn.StateMachine,
         functions: dict[str, lambda_.IFunction],
         failed_deliveries: sqs.IQueue,
+        api: apigateway.RestApi,
+        api_access_logs: logs.ILogGroup,
+        table: dynamodb.ITableV2,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.topic = sns.Topic(
-            self,
-            "Alarms",
-            display_name="Lip-sync pipeline alarms",
-            enforce_ssl=True,
-            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
-        )
+        # Named alarms, so the topic's and key's aws:SourceArn condition can match exactly these.
+        self.alarm_name_prefix = f"{cdk.Stack.of(self).stack_name}-"
+        alarm_topic = AlarmTopic(self, "AlarmTopic", alarm_name_prefix=self.alarm_name_prefix)
+        self.topic = alarm_topic.topic
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self._alarm(
             "ExecutionsFailed",
@@ -70,7 +134,64 @@ class Monitoring(Construct):
             threshold=1,
             description="A manifest or request event could not be processed",
         )
+        self._api_alarms(api, api_access_logs)
+        self._alarm(
+            "TableThrottles",
+            table.metric_throttled_requests_for_operations(
+                operations=TABLE_OPERATIONS, period=FIVE_MINUTES, statistic="Sum"
+            ),
+            threshold=1,
+            description="The job table throttled requests",
+        )
+        self._alarm(
+            "TableSystemErrors",
+            table.metric_system_errors_for_operations(
+                operations=TABLE_OPERATIONS, period=FIVE_MINUTES, statistic="Sum"
+            ),
+            threshold=1,
+            description="The job table answered with system (HTTP 500) errors",
+        )
+        self._dashboard(state_machine, functions, api)
 
+    def _api_alarms(self, api: apigateway.RestApi, access_logs: logs.ILogGroup) -> None:
+        self._alarm(
+            "Api5xx",
+            api.metric_server_error(period=FIVE_MINUTES, statistic="Sum"),
+            threshold=1,
+            description="The API answered with 5xx errors",
+        )
+        self._alarm(
+            "ApiLatencyP99",
+            api.metric_latency(period=FIVE_MINUTES, statistic="p99"),
+            threshold=API_LATENCY_P99_MS,
+            evaluation_periods=3,
+            description=f"The API's p99 latency stayed over {API_LATENCY_P99_MS} ms for 15 minutes",
+        )
+        # API Gateway publishes no throttle metric (a 429 only counts in 4XXError, with the caller's own
+        # mistakes): the access log's status field tells them apart.
+        throttled = logs.MetricFilter(
+            self,
+            "ApiThrottledFilter",
+            log_group=access_logs,
+            # The access log's JSON format writes the status as a string ("status":"$context.status").
+            filter_pattern=logs.FilterPattern.string_value("$.status", "=", "429"),
+            metric_namespace=METRICS_NAMESPACE,
+            metric_name="ApiThrottled",
+            metric_value="1",
+        )
+        self._alarm(
+            "ApiThrottled",
+            throttled.metric(period=FIVE_MINUTES, statistic="Sum"),
+            threshold=1,
+            description="The API's stage throttling refused requests (HTTP 429)",
+        )
+
+    def _dashboard(
+        self,
+        state_machine: sfn.StateMachine,
+        functions: dict[str, lambda_.IFunction],
+        api: apigateway.RestApi,
+    ) -> None:
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=cdk.Duration.hours(6))
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
@@ -98,44 +219,52 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Jobs (custom metrics)",
                 left=[
-                    cloudwatch.MathExpression(
-                        expression=f"SUM(SEARCH('{{{METRICS_NAMESPACE},service}} "
-                        f"MetricName=\"{m}\"', 'Sum', 300))",
-                        label=m,
-                    )
+                    _custom(m)
                     for m in ("JobsSubmitted", "JobsSucceeded", "JobsFailed", "JobsRejected", "Throttles")
                 ],
             ),
             cloudwatch.GraphWidget(
-                title="Polls and bytes copied",
+                title="Polls and bytes copied", left=[_custom("Polls")], right=[_custom("BytesCopied")]
+            ),
+            cloudwatch.GraphWidget(
+                title="API",
                 left=[
-                    cloudwatch.MathExpression(
-                        expression=f"SUM(SEARCH('{{{METRICS_NAMESPACE},service}} "
-                        f"MetricName=\"Polls\"', 'Sum', 300))",
-                        label="Polls",
-                    )
+                    api.metric_count(period=FIVE_MINUTES),
+                    api.metric_client_error(period=FIVE_MINUTES),
+                    api.metric_server_error(period=FIVE_MINUTES),
                 ],
-                right=[
-                    cloudwatch.MathExpression(
-                        expression=f"SUM(SEARCH('{{{METRICS_NAMESPACE},service}} "
-                        f"MetricName=\"BytesCopied\"', 'Sum', 300))",
-                        label="BytesCopied",
-                    )
-                ],
+                right=[api.metric_latency(period=FIVE_MINUTES, statistic="p99")],
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values())),
         )
 
-    def _alarm(self, name: str, metric: cloudwatch.IMetric, *, threshold: float, description: str) -> None:
+    def _alarm(
+        self,
+        name: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        evaluation_periods: int = 1,
+    ) -> None:
         alarm = cloudwatch.Alarm(
             self,
             name,
+            alarm_name=f"{self.alarm_name_prefix}{name}",
             metric=metric,
             threshold=threshold,
-            evaluation_periods=1,
+            evaluation_periods=evaluation_periods,
             alarm_description=description,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
         self.alarms[name] = alarm
+
+
+def _custom(metric: str) -> cloudwatch.MathExpression:
+    """One of our Powertools metrics, summed over its dimensions."""
+    return cloudwatch.MathExpression(
+        expression=f"SUM(SEARCH('{{{METRICS_NAMESPACE},service}} MetricName=\"{metric}\"', 'Sum', 300))",
+        label=metric,
+    )

@@ -31,6 +31,7 @@ class Reconciliation(Construct):
         table: dynamodb.ITableV2,
         bus: events.IEventBus,
         state_machine: sfn.StateMachine,
+        dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = factory.build(self, "reconcile", timeout=120)
@@ -49,19 +50,13 @@ class Reconciliation(Construct):
         )
         bus.grant_put_events_to(self.function)
 
-        # Deliveries that still fail after EventBridge's retries are kept, not lost.
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            retention_period=cdk.Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
+        # Deliveries that still fail after EventBridge's retries are kept (with the stack's other
+        # failed deliveries, under one alarm), not lost.
         target = targets.LambdaFunction(
             self.function,
-            retry_attempts=8,
-            max_event_age=cdk.Duration.hours(6),
-            dead_letter_queue=self.dead_letters,
+            retry_attempts=3,
+            max_event_age=cdk.Duration.hours(2),
+            dead_letter_queue=dead_letters,
         )
         # Step Functions sends status changes to the account's default bus.
         self.status_rule = events.Rule(

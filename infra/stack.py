@@ -10,6 +10,7 @@ from .credentials import VolcCredentials
 from .entry_points import EntryPoints
 from .events import JobEvents
 from .functions import EntryFunctions, FunctionFactory, WorkflowFunctions
+from .input_reader import InputReader
 from .monitoring import Monitoring
 from .nag import acknowledge_findings
 from .reconciliation import Reconciliation
@@ -47,6 +48,7 @@ class LipSyncStack(cdk.Stack):
             table=storage.table,
             secret=credentials.secret,
         )
+        InputReader(self, "InputReader", bucket=storage.bucket, submit=functions.submit)
         workflow = JobWorkflow(self, "Workflow", config=config, functions=functions, bus=job_events.bus)
         entry_functions = EntryFunctions(
             self,
@@ -66,6 +68,7 @@ class LipSyncStack(cdk.Stack):
             table=storage.table,
             bus=job_events.bus,
             state_machine=workflow.state_machine,
+            dead_letters=entry_functions.failed_deliveries,
         )
         entry_points = EntryPoints(
             self,
@@ -75,6 +78,7 @@ class LipSyncStack(cdk.Stack):
             bus=job_events.bus,
             start=entry_functions.start,
             api_function=entry_functions.api,
+            dead_letters=entry_functions.failed_deliveries,
         )
         monitoring = Monitoring(
             self,
@@ -90,6 +94,9 @@ class LipSyncStack(cdk.Stack):
                 "reconcile": reconciliation.function,
             },
             failed_deliveries=entry_functions.failed_deliveries,
+            api=entry_points.api,
+            api_access_logs=entry_points.access_logs,
+            table=storage.table,
         )
 
         for name, value in {

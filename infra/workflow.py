@@ -13,6 +13,7 @@ from constructs import Construct
 
 from lipsync_core.jobs import events as job_events
 from lipsync_core.jobs.models import WAITING
+from lipsync_core.jobs.presigning import INPUT_UNREACHABLE
 from lipsync_core.jobs.reconcile import ANNOUNCEMENT_FAILED, FAILURE_NOT_RECORDED
 
 from .config import StackConfig
@@ -106,11 +107,9 @@ class JobWorkflow(Construct):
                 self._retry(step, errors, interval, attempts, max_delay)
         self._retry(copy, DOWNLOAD, interval=10, attempts=3, max_delay=120)
         # A job that already ended (cancelled through the API) announces nothing more: one terminal event.
-        already_finished = sfn.Fail(
-            self,
-            "JobAlreadyFinished",
-            error="LipSyncJobAlreadyFinished",
-            cause="the job had already ended (for example cancelled); nothing to announce",
+        # Succeed, not Fail: a cancellation is not a failed execution (the ExecutionsFailed alarm).
+        already_finished = sfn.Succeed(
+            self, "JobAlreadyFinished", comment="the job had already ended (for example cancelled)"
         )
         failure_path = record_failure.next(
             sfn.Choice(self, "NewlyFailed")
@@ -124,6 +123,7 @@ class JobWorkflow(Construct):
             sfn.Condition.or_(
                 sfn.Condition.string_equals(STATUS, "not_found"),
                 sfn.Condition.string_equals(STATUS, "expired"),
+                sfn.Condition.string_equals(STATUS, INPUT_UNREACHABLE),  # fresh input URLs may work
             ),
             sfn.Condition.number_less_than("$.cursor.attempt", config.max_submit_attempts),
         )

@@ -36,8 +36,8 @@ Start a job three ways (credentials are not checked locally):
        -d '{{"mode": "lite", "video": "s3://{endpoints.bucket}/inputs/face.mp4", "audio": "s3://{endpoints.bucket}/inputs/voice.wav"}}'
   aws --endpoint-url {aws} s3 cp face.mp4 s3://{endpoints.bucket}/inputs/face.mp4
   aws --endpoint-url {aws} s3 cp job.json s3://{endpoints.bucket}/jobs/job.json
-  aws --endpoint-url {aws} events put-events --entries '[{{"EventBusName": "{endpoints.bus}", "Source": "me",
-       "DetailType": "LipSync Job Requested", "Detail": "{{...the same request...}}"}}]'
+  aws --endpoint-url {aws} events put-events --entries '[{{"EventBusName": "{endpoints.bus}",
+       "Source": "lipsync.client", "DetailType": "LipSync Job Requested", "Detail": "{{...as above...}}"}}]'
 Follow it:  curl -s {endpoints.api}/jobs/JOB_ID      (or GET {endpoints.api}/jobs)
 Results:    aws --endpoint-url {aws} s3 ls s3://{endpoints.bucket}/outputs/
 

@@ -107,7 +107,7 @@ def test_a_job_by_eventbridge_event(runtime: LocalRuntime, inputs: dict[str, Any
         Entries=[
             {
                 "EventBusName": runtime.endpoints.bus,
-                "Source": "e2e.tests",
+                "Source": "lipsync.client",  # one of the request rule's allowed sources
                 "DetailType": "LipSync Job Requested",
                 "Detail": json.dumps(
                     {**inputs["request"], "mode": "basic", "options": {"open_scenedet": True}}

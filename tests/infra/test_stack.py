@@ -13,6 +13,9 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.app_factory import build_app
+from tests.infra.conftest import Synthesized
+
+pytestmark = pytest.mark.xdist_group("synth")  # one synthesis for the modules that read it
 
 RETRYABLE = {"VolcThrottledError", "VolcUnavailableError"}
 TERMINAL = {
@@ -25,30 +28,6 @@ TERMINAL = {
     "JobDeadlineExceededError",
     "ResultUrlRejectedError",
 }
-
-
-@pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Template, dict[str, Any], Path]:
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    # With cdk-nag: synth raises ValidationFailed on any finding not acknowledged with a reason.
-    app, stack = build_app(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []}, nag=True)
-    app.synth()
-    template = Template.from_stack(stack)
-    return template, dict(template.to_json()), outdir / "LipSync.template.json"
-
-
-@pytest.fixture(scope="module")
-def template(synthesized: tuple[Template, dict[str, Any], Path]) -> Template:
-    return synthesized[0]
-
-
-@pytest.fixture(scope="module")
-def definition(synthesized: tuple[Template, dict[str, Any], Path]) -> dict[str, Any]:
-    resources = synthesized[1]["Resources"]
-    [machine] = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
-    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    text = "".join(p if isinstance(p, str) else "arn:placeholder" for p in parts)
-    return dict(json.loads(text))
 
 
 def policies_by_function(resources: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -74,7 +53,7 @@ def actions(statements: list[dict[str, Any]]) -> set[str]:
 
 def test_the_core_resources(template: Template) -> None:
     ours = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
-    assert len(ours) == 6, "submit, poll, copy_result, record_failure, start, api"
+    assert len(ours) == 7, "submit, poll, copy_result, record_failure, start, api, reconcile"
     for function in ours.values():
         assert function["Properties"]["Runtime"] == "python3.14"
         assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
@@ -131,17 +110,15 @@ def test_the_bucket_is_private_encrypted_tls_only_and_cleans_up(template: Templa
     )
 
 
-def test_each_function_reaches_only_what_it_needs(synthesized: tuple[Template, dict[str, Any], Path]) -> None:
+def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> None:
     policies = policies_by_function(synthesized[1]["Resources"])
     granted = {name: actions(statements) for name, statements in policies.items()}
     item_actions = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
     secret_actions = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
     logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
     xray = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-    assert (
-        granted["submit"]
-        == item_actions | secret_actions | {"s3:GetObject", "s3:GetObjectVersion"} | logs | xray
-    )
+    # Submit reads inputs only through the input reader role, whose sessions sign the input URLs.
+    assert granted["submit"] == item_actions | secret_actions | {"sts:AssumeRole"} | logs | xray
     assert granted["poll"] == item_actions | secret_actions | logs | xray
     assert granted["copyresult"] == item_actions | secret_actions | logs | xray | {
         "s3:PutObject",
@@ -209,10 +186,12 @@ def test_the_shape_of_the_loop(definition: dict[str, Any]) -> None:
     assert states["RecordFailure"]["Next"] == "NewlyFailed"
     assert states["NewlyFailed"]["Choices"][0]["Next"] == "EmitFailed"
     assert states["NewlyFailed"]["Default"] == "JobAlreadyFinished"
+    assert states["JobAlreadyFinished"]["Type"] == "Succeed", "a cancellation is not a failed execution"
+    assert "input_unreachable" in choices, "an input the service could not fetch is resubmitted"
     assert definition["TimeoutSeconds"] < 12 * 3600
 
 
-def test_cfn_lint_is_clean(synthesized: tuple[Template, dict[str, Any], Path]) -> None:
+def test_cfn_lint_is_clean(synthesized: Synthesized) -> None:
     result = subprocess.run(
         [
             str(Path(sys.executable).parent / "cfn-lint"),
@@ -275,12 +254,14 @@ def test_every_api_method_requires_iam_and_validates(template: Template) -> None
 
 def test_the_request_rule_matches_only_the_request_detail_type(template: Template) -> None:
     rules = template.find_resources("AWS::Events::Rule")
-    patterns = [r["Properties"]["EventPattern"] for r in rules.values()]
-    assert patterns == [{"detail-type": ["LipSync Job Requested"]}]
-    template.has_resource_properties(
-        "AWS::Events::Archive",
-        {"EventPattern": {"detail-type": ["LipSync Job Requested"]}, "RetentionDays": 30},
-    )
+    patterns = [
+        r["Properties"]["EventPattern"]
+        for r in rules.values()
+        if "EventBusName" in r["Properties"]  # rules on the stack's bus (the others are Step Functions')
+    ]
+    expected = {"source": ["lipsync.client"], "detail-type": ["LipSync Job Requested"]}
+    assert patterns == [expected], "only the allowed sources (cdk.json) start paid jobs"
+    template.has_resource_properties("AWS::Events::Archive", {"EventPattern": expected, "RetentionDays": 30})
 
 
 def test_manifests_under_jobs_trigger_start(template: Template) -> None:
@@ -331,7 +312,17 @@ def test_alarms_exist_for_the_named_metrics(template: Template) -> None:
     assert ("AWS/Lambda", "Errors") in metrics
     assert ("AWS/Lambda", "Throttles") in metrics
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
-    assert len(alarms) == 2 + 2 * 6 + 1
+    assert ("AWS/ApiGateway", "5XXError") in metrics
+    assert ("AWS/ApiGateway", "Latency") in metrics
+    assert ("LipSync", "ApiThrottled") in metrics
+    table_metrics = {
+        m["MetricStat"]["Metric"]["MetricName"]
+        for a in alarms.values()
+        for m in a["Properties"].get("Metrics", [])
+        if "MetricStat" in m
+    }
+    assert {"ThrottledRequests", "SystemErrors"} <= table_metrics
+    assert len(alarms) == 2 + 2 * 7 + 1 + 3 + 2
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the topic"
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)

@@ -17,7 +17,8 @@ from lipsync_core.volc import Mode, VolcClient, VolcTaskFailedError, VolcThrottl
 from . import metrics as m
 from .errors import JobDeadlineExceededError
 from .flow_control import POLL, FlowControl, FlowLimits, jittered
-from .models import Cursor, JobState
+from .models import Cursor, JobRequest, JobState
+from .presigning import INPUT_UNREACHABLE, could_not_fetch_input
 from .settings import Settings
 from .store import JobStore
 
@@ -67,9 +68,16 @@ def poll_job(
             metrics.add_metric(m.THROTTLES, "Count", 1)
         backoff = min(settings.poll_policy.max_seconds, BUSY_FIRST_SECONDS * 2**cursor.busy)
         return again(backoff, cursor.busy + 1)
-    except VolcTaskFailedError:
+    except VolcTaskFailedError as error:
         flow.release_slot(state.job_id, mode)  # the task is finished, if badly
-        raise
+        request = JobRequest.model_validate(
+            record["request"], context={"allow_http": settings.allow_local_urls}
+        )
+        if not could_not_fetch_input(error, request):
+            raise
+        # Our URLs may have expired before the service fetched them: resubmit with fresh ones.
+        store.record_poll(state.job_id, INPUT_UNREACHABLE, None, cursor.polls + 1, record["status"])
+        return cursor.model_copy(update={"status": INPUT_UNREACHABLE, "polls": cursor.polls + 1})
     polls = cursor.polls + 1
     metrics.add_metric(m.POLLS, "Count", 1)
     if result.status == "done":

@@ -21,6 +21,7 @@ class Settings(BaseModel):
     volc_endpoint: str = Field(default="https://visual.volcengineapi.com", alias="VOLC_ENDPOINT")
     output_prefix: str = Field(default="outputs/", alias="OUTPUT_PREFIX")
     presign_seconds: int = Field(default=6 * 3600, alias="INPUT_URL_EXPIRY_SECONDS")
+    input_reader_role_arn: str = Field(default="", alias="INPUT_READER_ROLE_ARN")  # signs input URLs
     job_deadline_seconds: int = Field(default=6 * 3600, alias="JOB_DEADLINE_SECONDS")
     max_attempts: int = Field(default=3, alias="MAX_SUBMIT_ATTEMPTS")
     allow_local_urls: bool = Field(default=False, alias="ALLOW_LOCAL_URLS")

@@ -7,36 +7,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from lipsync_core.volc import Mode, VolcClient, VolcError, VolcSubmitUnconfirmedError, VolcThrottledError
 
 from . import metrics as m
 from .copying import output_location
-from .errors import InputNotFoundError, JobAlreadyFinishedError, JobDeadlineExceededError, TaskLostError
+from .errors import JobAlreadyFinishedError, JobDeadlineExceededError, TaskLostError
 from .flow_control import SUBMIT, FlowControl, FlowLimits, jittered
-from .models import TERMINAL_STATUSES, WAITING, Cursor, JobRequest, JobState, MediaRef
+from .models import TERMINAL_STATUSES, WAITING, Cursor, JobRequest, JobState
+from .presigning import input_signer
 from .settings import Settings
 from .store import JobStore
 
 logger = logging.getLogger(__name__)
-
-
-def input_url(ref: MediaRef, s3: Any, expires_in: int) -> str:
-    """A URL for the service: the given https URL, or a presigned GET for an S3 object."""
-    if ref.url is not None:
-        return ref.url
-    assert ref.s3 is not None
-    params = {"Bucket": ref.s3.bucket, "Key": ref.s3.key}
-    if ref.s3.version_id:
-        params["VersionId"] = ref.s3.version_id
-    try:
-        s3.head_object(**params)
-    except ClientError as error:
-        raise InputNotFoundError(
-            f"{ref.s3.uri} cannot be read: {error.response['Error'].get('Code')}"
-        ) from None
-    return str(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in))
 
 
 def submit_job(
@@ -101,8 +83,8 @@ def submit_job(
             "the task may exist, so it is not submitted again"
         )
     try:
-        video = input_url(request.video, s3, settings.presign_seconds)
-        audio = input_url(request.audio, s3, settings.presign_seconds)
+        signer = input_signer(settings, s3, job_id=state.job_id)  # fresh URLs at every attempt
+        video, audio = signer.url(request.video), signer.url(request.audio)
         submitted = volc.submit_task(request.mode, video, audio, request.options)
     except VolcSubmitUnconfirmedError:
         raise  # the claim stays: the task may exist

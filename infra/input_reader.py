@@ -1,0 +1,31 @@
+"""The role whose sessions sign input URLs: Submit assumes it at each submission, so it knows how long
+the URLs it hands to the service can live (``lipsync_core.jobs.presigning``)."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+
+class InputReader(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, bucket: s3.IBucket, submit: lambda_.Function
+    ) -> None:
+        super().__init__(scope, construct_id)
+        assert submit.role is not None
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ArnPrincipal(submit.role.role_arn),
+            description="Signs the presigned GET URLs of job inputs (read-only, the stack's bucket)",
+        )
+        # Inputs may be anywhere in the stack's bucket (uploads and user layouts); nothing is written.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[bucket.arn_for_objects("*")]
+            )
+        )
+        self.role.grant_assume_role(submit.role)
+        submit.add_environment("INPUT_READER_ROLE_ARN", self.role.role_arn)

@@ -35,6 +35,7 @@ JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"  # also a valid Step Functions executi
 # Ids the pipeline derives (API idempotency keys, S3 deliveries, EventBridge events) start with these;
 # a caller-chosen id may not, so it can never take the id another caller's delivery will derive.
 DERIVED_JOB_ID_PREFIXES = ("api-", "s3-", "eb-")
+DERIVED_JOB_ID_PATTERN = "^([aA][pP][iI]|[sS]3|[eE][bB])-"  # the same, for JSON Schema's "not"
 JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
 
 
@@ -47,7 +48,7 @@ def _caller_job_id(value: str) -> str:
 
 CallerJobId = Annotated[
     str,
-    Field(pattern=JOB_ID_PATTERN, json_schema_extra={"not": {"pattern": "^([aA][pP][iI]|[sS]3|[eE][bB])-"}}),
+    Field(pattern=JOB_ID_PATTERN, json_schema_extra={"not": {"pattern": DERIVED_JOB_ID_PATTERN}}),
     AfterValidator(_caller_job_id),
 ]
 JobStatus = Literal["QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]

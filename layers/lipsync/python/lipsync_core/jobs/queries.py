@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from lipsync_core.volc import VolcClient, VolcError
 
 from . import events
-from .limits import parse_document
+from .limits import check_document, parse_document
 from .models import TERMINAL_STATUSES
 from .settings import Settings
 from .store import JobNotFoundError, JobStore, from_dynamo
@@ -82,6 +82,7 @@ def _decode_token(token: str | None, status: str | None) -> dict[str, Any] | Non
         return None
     try:
         value = parse_document(base64.urlsafe_b64decode(token.encode("ascii")), max_bytes=2048)
+        check_document(value, max_bytes=2048)
     except (ValueError, binascii.Error):  # DocumentRejectedError and UnicodeError are ValueErrors
         raise BadPageTokenError("next_token is not valid") from None
     if (

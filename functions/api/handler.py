@@ -277,6 +277,7 @@ def openapi_document() -> dict[str, Any]:
         "required": True,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobRequest"}}},
     }
+    post.setdefault("responses", {})["413"] = {**error, "description": "The body is larger than 64 KiB"}
     post["parameters"] = [
         {
             "name": "Idempotency-Key",

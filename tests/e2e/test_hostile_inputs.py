@@ -78,12 +78,6 @@ DOCUMENTS: dict[str, Callable[[dict[str, Any]], bytes]] = {
 
 
 @pytest.fixture(scope="module")
-def runtime() -> Iterator[LocalRuntime]:
-    with LocalRuntime() as local:
-        yield local
-
-
-@pytest.fixture(scope="module")
 def valid(runtime: LocalRuntime, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("hostile-media")
     assert runtime.endpoints
@@ -373,3 +367,27 @@ def test_valid_jobs_still_run_and_an_output_is_never_overwritten(
         f"eb-{event_id}",
     ):
         assert runtime.wait_for_terminal_event(job_id)["detail-type"] == "LipSync Job Succeeded"
+
+
+def test_a_service_error_is_sanitised_in_the_record_and_the_event(
+    runtime: LocalRuntime, valid: dict[str, Any]
+) -> None:
+    assert runtime.endpoints
+    leaky = (
+        "cannot decode '/tmp/lipsync-emulator-q1/7f/video.mp4' fetched from "
+        "https://media.s3.amazonaws.com/in/f.mp4?X-Amz-Signature=deadbeef\nTraceback (most recent call last):"
+    )
+    runtime.emulator.admin.add_faults({"fault": "task_failed", "code": 50207, "message": leaky, "count": 1})
+    try:
+        job_id = requests.post(f"{runtime.endpoints.api}/jobs", json=valid, timeout=30).json()["job_id"]
+        event = runtime.wait_for_terminal_event(job_id)
+    finally:
+        runtime.emulator.admin.clear_faults()
+    record = requests.get(f"{runtime.endpoints.api}/jobs/{job_id}", timeout=30).json()
+    for error in (event["detail"]["error"], record["error"]):
+        assert error["code"] == 50207
+        assert error["message"].startswith(
+            "cannot decode '<path>' fetched from https://media.s3.amazonaws.com"
+        )
+        for secret in ("/tmp", "lipsync-emulator", "deadbeef", "X-Amz", "\n", "Traceback (most recent"):
+            assert secret not in error["message"]

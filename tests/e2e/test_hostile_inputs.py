@@ -386,8 +386,6 @@ def test_a_service_error_is_sanitised_in_the_record_and_the_event(
     record = requests.get(f"{runtime.endpoints.api}/jobs/{job_id}", timeout=30).json()
     for error in (event["detail"]["error"], record["error"]):
         assert error["code"] == 50207
-        assert error["message"].startswith(
-            "cannot decode '<path>' fetched from https://media.s3.amazonaws.com"
-        )
+        assert "cannot decode '<path>' fetched from https://media.s3.amazonaws.com/" in error["message"]
         for secret in ("/tmp", "lipsync-emulator", "deadbeef", "X-Amz", "\n", "Traceback (most recent"):
             assert secret not in error["message"]

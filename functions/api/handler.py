@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lipsync_core.jobs import queries, runtime
 from lipsync_core.jobs.intake import JobConflictError, RequestRejectedError, accept, derive_job_id
@@ -33,6 +33,8 @@ app = APIGatewayRestResolver(enable_validation=True)
 
 
 class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     video_content_type: str = Field(default="video/mp4", pattern=r"^video/[\w.+-]+$")
     audio_content_type: str = Field(default="audio/wav", pattern=r"^audio/[\w.+-]+$")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lipsync_core.volc import VolcClient, VolcError
+from lipsync_core.volc import VolcClient
 
 from . import events
 from .limits import check_document, parse_document
@@ -143,7 +143,7 @@ def cancel_job(
     if record.get("task_id") and volc is not None:
         try:
             volc.cancel_task(record["mode"], record["task_id"])
-        except VolcError as error:  # best effort: the service may not know the action or the task
+        except Exception as error:  # best effort: the action or task may be unknown, the service away
             logger.warning("CVCancelTask failed", extra={"job_id": job_id, "error": type(error).__name__})
     record = store.get(job_id)
     events.publish(

@@ -220,8 +220,8 @@ def test_api_answers_hostile_documents_and_headers_with_json_4xx(
         assert "body" in body["message"], name
     assert_json_4xx(requests.post(jobs, data=b" " * (70 * 1024), timeout=30), 413)
     uploads = f"{runtime.endpoints.api}/uploads"
-    for body in (_nested(20_000).encode(), b'{"video_content_type": 5}', b"\xff", b'{"a": NaN}'):
-        assert_json_4xx(requests.post(uploads, data=body, timeout=30), 400)
+    for data in (_nested(20_000).encode(), b'{"video_content_type": 5}', b"\xff", b'{"a": NaN}'):
+        assert_json_4xx(requests.post(uploads, data=data, timeout=30), 400)
     assert_json_4xx(requests.post(jobs, data=b"", timeout=30), 400)
     for key in ("k" * 257, "a b", "\x7f"):
         body = assert_json_4xx(requests.post(jobs, json=valid, headers={"Idempotency-Key": key}, timeout=30))

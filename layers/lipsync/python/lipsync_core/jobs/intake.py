@@ -111,7 +111,8 @@ def accept(
     except OutputNotAllowedError as error:
         raise RequestRejectedError(str(error), [{"field": "output", "message": str(error)}]) from None
     if not re.match(JOB_ID_PATTERN, job_id):
-        raise RequestRejectedError(f"job id {job_id!r} is not valid")
+        reason = f"job id {printable(job_id)!r} is not valid"
+        raise RequestRejectedError(reason, [{"field": "job_id", "message": reason}])
     execution_arn = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
     deadline = int(time.time()) + settings.job_deadline_seconds
     try:

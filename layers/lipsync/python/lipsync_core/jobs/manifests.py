@@ -13,12 +13,11 @@ from pydantic import Field
 
 from . import events
 from .intake import Accepted, JobConflictError, RequestRejectedError, Source, accept, derive_job_id
-from .limits import DocumentRejectedError, parse_document
-from .sanitise import sanitise
+from .limits import MAX_DOCUMENT_BYTES, DocumentRejectedError, parse_document, printable
 from .settings import Settings
 from .store import JobStore, iso_now
 
-MAX_MANIFEST_BYTES = 64 * 1024  # as limits.MAX_DOCUMENT_BYTES: read no more than that
+MAX_MANIFEST_BYTES = MAX_DOCUMENT_BYTES
 REJECTIONS_PREFIX = "rejections/"  # outside jobs/: a report never triggers intake again
 
 
@@ -47,9 +46,8 @@ def _read_manifest(s3: Any, bucket: str, key: str, version_id: str | None) -> An
     params = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
     answer = s3.get_object(**params)
     if answer["ContentLength"] > MAX_MANIFEST_BYTES:
-        raise RequestRejectedError(
-            f"the manifest is {answer['ContentLength']} bytes; the limit is {MAX_MANIFEST_BYTES}"
-        )
+        reason = f"the manifest is {answer['ContentLength']} bytes; the limit is {MAX_MANIFEST_BYTES}"
+        raise RequestRejectedError(reason, [{"field": "(manifest)", "message": reason}])
     body = answer["Body"].read(MAX_MANIFEST_BYTES + 1)
     try:
         return parse_document(body, max_bytes=MAX_MANIFEST_BYTES)
@@ -90,7 +88,7 @@ class Intake:
         )
 
     def _reject(self, source: Source, error: Exception, reference: dict[str, Any]) -> Outcome:
-        reason = sanitise(str(error))
+        reason = printable(str(error), events.MAX_MESSAGE)
         details = error.errors if isinstance(error, RequestRejectedError) else []
         detail = events.rejected_detail(source, reason, details, reference)
         events.publish(
@@ -112,7 +110,7 @@ class Intake:
         except (RequestRejectedError, JobConflictError) as error:
             report = {
                 "manifest": reference,
-                "reason": sanitise(str(error)),
+                "reason": printable(str(error), events.MAX_MESSAGE),
                 "errors": getattr(error, "errors", []),
                 "rejected_at": iso_now(),
             }

@@ -354,10 +354,12 @@ def test_valid_jobs_still_run_and_an_output_is_never_overwritten(
     assert runtime.wait_for_terminal_event("hostile-owner")["detail-type"] == "LipSync Job Succeeded"
     record = requests.get(f"{api}/jobs/hostile-owner", timeout=30).json()
 
-    # Another job asks for the owner's key: its copy is refused, the owner's result stays.
+    # Another job asks for the owner's key: it is refused before paying, the owner's result stays.
+    paid = runtime.emulator.admin.submissions()["total"]
     thief = {**valid, "job_id": "hostile-thief", "output": {"key": record["output"]["key"]}}
     assert requests.post(f"{api}/jobs", json=thief, timeout=30).status_code == 202
     event = runtime.wait_for_terminal_event("hostile-thief")
+    assert runtime.emulator.admin.submissions()["total"] == paid
     assert event["detail-type"] == "LipSync Job Failed"
     assert event["detail"]["error"]["name"] == "OutputTakenError"
     stored = runtime.client("s3").get_object(Bucket=runtime.endpoints.bucket, Key=record["output"]["key"])

@@ -44,6 +44,20 @@ def output_location(job_id: str, request: JobRequest, settings: Settings) -> tup
     return bucket, key
 
 
+def refuse_taken_output(s3: Any, bucket: str, key: str, job_id: str) -> None:
+    """``OutputTakenError`` when ``key`` holds an object that does not name this job in its metadata.
+    A key that is free passes; so does a 403, which is how S3 answers for a missing key a caller
+    without ``s3:ListBucket`` asks about (the conditional write below still guards the copy)."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "403", "NoSuchKey", "NotFound"):
+            return
+        raise
+    if head.get("Metadata", {}).get("job-id") != job_id:
+        raise OutputTakenError(f"s3://{bucket}/{key} already holds another job's result")
+
+
 def write_once(s3: Any, bucket: str, key: str, job_id: str, write: Callable[..., Any]) -> None:
     """Call ``write`` with ``IfNoneMatch="*"`` (S3's conditional write, on PutObject and
     CompleteMultipartUpload) so that an object another job wrote is never replaced. Only when the
@@ -53,9 +67,7 @@ def write_once(s3: Any, bucket: str, key: str, job_id: str, write: Callable[...,
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "PreconditionFailed":
             raise
-        owner = s3.head_object(Bucket=bucket, Key=key).get("Metadata", {}).get("job-id")
-        if owner != job_id:
-            raise OutputTakenError(f"s3://{bucket}/{key} already holds another job's result") from None
+        refuse_taken_output(s3, bucket, key, job_id)
         write()
 
 

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from lipsync_core.volc import VolcClient, VolcError, VolcSubmitUnconfirmedError, VolcThrottledError
 
 from . import metrics as m
-from .copying import output_location
+from .copying import output_location, refuse_taken_output
 from .errors import InputNotFoundError, JobAlreadyFinishedError, TaskLostError
 from .models import TERMINAL_STATUSES, Cursor, JobRequest, JobState, MediaRef
 from .settings import Settings
@@ -58,7 +58,8 @@ def submit_job(
     if record["status"] in TERMINAL_STATUSES:
         raise JobAlreadyFinishedError(f"job {state.job_id} is already {record['status']}")
     request = JobRequest.model_validate(record["request"], context={"allow_http": settings.allow_local_urls})
-    output_location(state.job_id, request, settings)  # refused now rather than after paying
+    # Refused now rather than after paying: outside the prefix, or another job's object already there.
+    refuse_taken_output(s3, *output_location(state.job_id, request, settings), state.job_id)
     attempt = 1 if state.cursor is None else state.cursor.attempt + 1
     if attempt > settings.max_attempts:
         raise TaskLostError(f"the service lost the task {attempt - 1} times; giving up")

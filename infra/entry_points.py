@@ -16,30 +16,45 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lipsync_core.jobs import events as job_events
+from lipsync_core.jobs import limits
+from lipsync_core.jobs.models import DERIVED_JOB_ID_PATTERN, JOB_ID_PATTERN
 
 from .config import StackConfig
 
 REQUESTED_DETAIL_TYPE = job_events.REQUESTED  # the event names are defined once, with their details
 MANIFEST_PREFIX = "jobs/"
 
-# A structural check at the edge; the full validation (modes, options, URLs) is the function's.
+# A structural check at the edge, with the documented limits (``lipsync_core.jobs.limits``); the full
+# validation (modes, options, URLs, nesting, numbers) is the function's.
+_MEDIA = apigateway.JsonSchema(
+    type=[apigateway.JsonSchemaType.STRING, apigateway.JsonSchemaType.OBJECT],
+    max_length=limits.MAX_STRING_CHARS,
+    max_properties=1,
+)
 JOB_REQUEST_MODEL = apigateway.JsonSchema(
     schema=apigateway.JsonSchemaVersion.DRAFT4,
     type=apigateway.JsonSchemaType.OBJECT,
     required=["mode", "video", "audio"],
+    additional_properties=False,
     properties={
-        "mode": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING),
-        "video": apigateway.JsonSchema(
-            type=[apigateway.JsonSchemaType.STRING, apigateway.JsonSchemaType.OBJECT]
+        "mode": apigateway.JsonSchema(
+            type=apigateway.JsonSchemaType.STRING, max_length=limits.MAX_MODE_CHARS
         ),
-        "audio": apigateway.JsonSchema(
-            type=[apigateway.JsonSchemaType.STRING, apigateway.JsonSchemaType.OBJECT]
+        "video": _MEDIA,
+        "audio": _MEDIA,
+        "options": apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT, max_properties=8),
+        "aigc_meta": apigateway.JsonSchema(
+            type=apigateway.JsonSchemaType.OBJECT,
+            max_properties=4,
+            additional_properties=apigateway.JsonSchema(
+                type=apigateway.JsonSchemaType.STRING, max_length=limits.MAX_AIGC_META_CHARS
+            ),
         ),
-        "options": apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT),
-        "aigc_meta": apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT),
-        "output": apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT),
+        "output": apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT, max_properties=2),
         "job_id": apigateway.JsonSchema(
-            type=apigateway.JsonSchemaType.STRING, pattern="^[A-Za-z0-9_-]{1,80}$"
+            type=apigateway.JsonSchemaType.STRING,
+            pattern=JOB_ID_PATTERN,
+            not_=apigateway.JsonSchema(pattern=DERIVED_JOB_ID_PATTERN),
         ),
     },
 )

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 import uuid
 from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lipsync_core.jobs import queries, runtime
 from lipsync_core.jobs.intake import JobConflictError, RequestRejectedError, accept, derive_job_id
-from lipsync_core.jobs.models import JobStatus
+from lipsync_core.jobs.limits import (
+    MAX_IDEMPOTENCY_KEY_CHARS,
+    DocumentRejectedError,
+    DocumentTooLargeError,
+    parse_document,
+)
+from lipsync_core.jobs.models import JOB_ID_PATTERN, JobStatus
 from lipsync_core.jobs.store import JobNotFoundError
 from lipsync_core.observability import logger, metric_sink, metrics, tracer
 
@@ -23,6 +33,8 @@ app = APIGatewayRestResolver(enable_validation=True)
 
 
 class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     video_content_type: str = Field(default="video/mp4", pattern=r"^video/[\w.+-]+$")
     audio_content_type: str = Field(default="audio/wav", pattern=r"^audio/[\w.+-]+$")
 
@@ -35,13 +47,44 @@ def _error(status: HTTPStatus, message: str, **extra: Any) -> Response[dict[str,
     )
 
 
+_IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_CHARS}}}$")
+
+
+def _idempotency_key() -> str | None:
+    key = app.current_event.headers.get("Idempotency-Key")
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        message = f"must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"
+        raise DocumentRejectedError("Idempotency-Key", message)
+    return key
+
+
+def _json_body() -> Any:
+    """The body as JSON within the documented limits (size, UTF-8, depth), or a 4xx naming ``(body)``."""
+    body = app.current_event.body
+    if not body:
+        raise DocumentRejectedError("(body)", "is required: a JSON job request")
+    if app.current_event.is_base64_encoded:
+        try:
+            return parse_document(base64.b64decode(body, validate=True))
+        except binascii.Error:
+            raise DocumentRejectedError("(body)", "is not valid base64") from None
+    return parse_document(body)
+
+
+def _job_id(job_id: str) -> str:
+    """A path that cannot name a job is answered like an unknown job, without asking DynamoDB."""
+    if not re.match(JOB_ID_PATTERN, job_id):
+        raise JobNotFoundError(job_id)
+    return job_id
+
+
 @app.post("/jobs", summary="Start a lip-sync job", responses={202: {"description": "accepted"}})
 def create_job() -> Response[dict[str, Any]]:
-    key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
+    key = _idempotency_key()
     delivery = derive_job_id("api", key) if key else f"api-{uuid.uuid4().hex}"
     settings = runtime.settings()
     accepted = accept(
-        app.current_event.json_body,
+        _json_body(),
         source="api",
         delivery_job_id=delivery,
         store=runtime.job_store(),
@@ -63,7 +106,7 @@ def create_job() -> Response[dict[str, Any]]:
 
 @app.get("/jobs/<job_id>", summary="A job's status, progress and result")
 def get_job(job_id: str) -> dict[str, Any]:
-    return queries.get_job(job_id, store=runtime.job_store(), s3=runtime.s3_client())
+    return queries.get_job(_job_id(job_id), store=runtime.job_store(), s3=runtime.s3_client())
 
 
 @app.get("/jobs", summary="List jobs, newest first within a status")
@@ -78,7 +121,7 @@ def list_jobs(
 @app.delete("/jobs/<job_id>", summary="Cancel a job")
 def cancel_job(job_id: str) -> dict[str, Any]:
     return queries.cancel_job(
-        job_id,
+        _job_id(job_id),
         store=runtime.job_store(),
         stepfunctions=runtime.stepfunctions_client(),
         events_client=runtime.events_client(),
@@ -136,6 +179,51 @@ def bad_json(error: json.JSONDecodeError) -> Response[dict[str, Any]]:
     return _error(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {error}")
 
 
+def _document_error(error: DocumentRejectedError) -> Response[dict[str, Any]]:
+    too_large = isinstance(error, DocumentTooLargeError)
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if too_large else HTTPStatus.BAD_REQUEST
+    return _error(status, str(error), errors=[{"field": error.field, "message": error.message}])
+
+
+@app.exception_handler(DocumentRejectedError)
+def bad_document(error: DocumentRejectedError) -> Response[dict[str, Any]]:
+    return _document_error(error)
+
+
+@app.exception_handler(RecursionError)
+def too_deep(error: RecursionError) -> Response[dict[str, Any]]:
+    # Powertools parses the body of the routes it validates (POST /uploads) with json.loads.
+    return _document_error(DocumentRejectedError("(body)", "is nested too deeply"))
+
+
+@app.exception_handler(UnicodeError)
+def not_unicode(error: UnicodeError) -> Response[dict[str, Any]]:
+    return _document_error(DocumentRejectedError("(body)", "is not valid UTF-8 text"))
+
+
+@app.not_found
+def no_route(error: NotFoundError) -> Response[dict[str, Any]]:
+    """405 with ``Allow`` for a known path asked with another method; 404 for an unknown path."""
+    path = app.current_event.path
+    routes = app._static_routes + app._dynamic_routes  # Powertools keeps no public list
+    allowed = sorted({route.method for route in routes if route.rule.match(path)})
+    if not allowed:
+        return _error(HTTPStatus.NOT_FOUND, "no such resource")
+    method = app.current_event.http_method.upper()
+    answer = _error(
+        HTTPStatus.METHOD_NOT_ALLOWED, f"{method} is not allowed here; allowed: {', '.join(allowed)}"
+    )
+    answer.headers["Allow"] = ", ".join(allowed)
+    return answer
+
+
+@app.exception_handler(Exception)
+def internal(error: Exception) -> Response[dict[str, Any]]:
+    """Our own failure: a JSON 500 that says nothing of our insides (the log has the details)."""
+    logger.exception("unhandled error")
+    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error; retry later")
+
+
 @app.exception_handler(RequestValidationError)
 def invalid_parameters(error: RequestValidationError) -> Response[dict[str, Any]]:
     errors = [
@@ -191,6 +279,7 @@ def openapi_document() -> dict[str, Any]:
         "required": True,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobRequest"}}},
     }
+    post.setdefault("responses", {})["413"] = {**error, "description": "The body is larger than 64 KiB"}
     post["parameters"] = [
         {
             "name": "Idempotency-Key",

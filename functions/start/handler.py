@@ -6,11 +6,11 @@ from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, S3Model
+from aws_lambda_powertools.utilities.parser.models import S3Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lipsync_core.jobs import runtime
-from lipsync_core.jobs.manifests import Intake
+from lipsync_core.jobs.manifests import Intake, RequestEvent
 from lipsync_core.observability import logger, metric_sink, metrics, tracer
 
 
@@ -39,7 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             intake().from_manifest(bucket, obj.key, obj.versionId, obj.eTag) for bucket, obj in objects
         ]
     else:
-        bus_event = parse(event=event, model=EventBridgeModel)
+        bus_event = parse(event=event, model=RequestEvent)
         outcomes = [intake().from_event(bus_event.id, bus_event.detail)]
     for outcome in outcomes:
         logger.info("intake", extra={"outcome": asdict(outcome)})

@@ -23,12 +23,6 @@ pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def runtime() -> Iterator[LocalRuntime]:
-    with LocalRuntime() as local:
-        yield local
-
-
-@pytest.fixture(scope="module")
 def inputs(runtime: LocalRuntime, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("e2e-media")
     video = make_talking_head(folder / "face.mp4", seconds=1.5, width=160, height=120)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from aws_cdk.assertions import Match, Template
 
@@ -326,3 +327,20 @@ def test_alarms_exist_for_the_named_metrics(template: Template) -> None:
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the topic"
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_the_api_model_refuses_oversize_and_derived_ids_at_the_edge(template: Template) -> None:
+    [model] = template.find_resources("AWS::ApiGateway::Model").values()
+    validator = jsonschema.Draft4Validator(model["Properties"]["Schema"])
+    valid = {"mode": "lite", "video": "https://cdn.example/f.mp4", "audio": "s3://bucket/v.wav"}
+    assert validator.is_valid({**valid, "job_id": "my-job", "aigc_meta": {"producer_id": "p"}})
+    for hostile in (
+        {**valid, "aigc_meta": {"producer_id": "p" * 257}},
+        {**valid, "video": "https://cdn.example/" + "v" * 4096},
+        {**valid, "mode": "m" * 65},
+        {**valid, "job_id": "api-0123"},
+        {**valid, "job_id": "S3-x"},
+        {**valid, "surplus": True},
+        {**valid, "options": {f"o{i}": True for i in range(9)}},
+    ):
+        assert not validator.is_valid(hostile), hostile

@@ -1,63 +1,97 @@
 """Serves the stack's REST API on 127.0.0.1: each HTTP request becomes an API Gateway proxy event for
-the ``api`` handler, as API Gateway would send it (without IAM signatures: the local API is open)."""
+the ``api`` handler, as API Gateway would send it (without IAM signatures: the local API is open).
+
+Built on werkzeug (already here through moto) so that HTTP framing is a library's, not ours, and it
+answers what API Gateway answers before a function runs: a JSON 400 for a Content-Length that is not
+a number, a JSON 413 above API Gateway's 10 MB payload limit, a JSON 400 for a body that is not UTF-8
+text, and a JSON 502 when the function fails. Answers carry ``headers`` and ``multiValueHeaders``
+merged, with API Gateway's default ``Content-Type: application/json``."""
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
 import threading
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 from .aws_events import api_gateway_proxy
 from .seams import LambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+logger = logging.getLogger(__name__)
+
+
+def _json(status: int, message: str) -> Response:
+    return Response(json.dumps({"message": message}), status=status, content_type="application/json")
+
+
+def proxy_answer(answer: dict[str, Any]) -> Response:
+    """A Lambda proxy integration answer as the HTTP response API Gateway would send."""
+    headers = Headers()
+    for name, values in (answer.get("multiValueHeaders") or {}).items():
+        for value in values or ():
+            headers.add(name, str(value))
+    for name, value in (answer.get("headers") or {}).items():
+        if name not in headers:  # Headers lookups ignore case
+            headers.add(name, str(value))
+    if "Content-Type" not in headers:
+        headers["Content-Type"] = "application/json"
+    body = answer.get("body") or ""
+    data = base64.b64decode(body) if answer.get("isBase64Encoded") else str(body).encode("utf-8")
+    return Response(data, status=int(answer.get("statusCode", 502)), headers=headers)
 
 
 class ApiServer:
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
-        api_handler = handler
-
-        class RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode("utf-8") if length else None
-                event = api_gateway_proxy(
-                    self.command,
-                    parts.path,
-                    body=body,
-                    headers=dict(self.headers.items()),
-                    query=dict(parse_qsl(parts.query)) or None,
-                )
-                answer = api_handler(event, LambdaContext(function_name="api"))
-                payload = (answer.get("body") or "").encode("utf-8")
-                self.send_response(int(answer.get("statusCode", 500)))
-                for name, value in (answer.get("headers") or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_DELETE = _serve  # noqa: N815 - http.server's naming
-
-        self._httpd = ThreadingHTTPServer((host, port), RequestHandler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://{host}:{self._httpd.server_address[1]}"
+        self._handler = handler
+        self._server = make_server(host, port, self._wsgi, threaded=True)
+        self.url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self._answer(Request(environ))(environ, start_response)
+
+    def _answer(self, request: Request) -> Response:
+        declared = request.headers.get("Content-Length")
+        if declared is not None and not (declared.isascii() and declared.isdigit()):
+            return _json(400, "Content-Length must be a non-negative integer")
+        request.max_content_length = MAX_BODY_BYTES
+        try:
+            data = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            return _json(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        try:
+            body = data.decode("utf-8") if data else None
+        except UnicodeDecodeError:
+            return _json(400, "the body is not valid UTF-8 text")
+        event = api_gateway_proxy(
+            request.method,
+            request.path,
+            body=body,
+            headers=dict(request.headers.items()),
+            query=dict(request.args.items()) or None,
+        )
+        try:
+            answer = self._handler(event, LambdaContext(function_name="api"))
+        except Exception:  # the function failed: API Gateway answers 502
+            logger.exception("the api function failed")
+            return _json(502, "Internal server error")
+        return proxy_answer(answer)
 
     def start(self) -> ApiServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.shutdown()
+        self._server.server_close()

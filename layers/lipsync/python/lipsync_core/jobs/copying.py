@@ -11,13 +11,16 @@ import base64
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from lipsync_core.volc import TaskResult, VolcClient
 
 from . import metrics as m
-from .errors import JobAlreadyFinishedError, OutputNotAllowedError, ResultDownloadError
+from .errors import JobAlreadyFinishedError, OutputNotAllowedError, OutputTakenError, ResultDownloadError
 from .events import succeeded_detail
 from .flow_control import POLL, FlowControl
 from .models import CopiedResult, JobRequest, JobState
@@ -40,6 +43,33 @@ def output_location(job_id: str, request: JobRequest, settings: Settings) -> tup
             f"output must be in s3://{settings.bucket_name}/{settings.output_prefix}..., not s3://{bucket}/{key}"
         )
     return bucket, key
+
+
+def refuse_taken_output(s3: Any, bucket: str, key: str, job_id: str) -> None:
+    """``OutputTakenError`` when ``key`` holds an object that does not name this job in its metadata.
+    A key that is free passes; so does a 403, which is how S3 answers for a missing key a caller
+    without ``s3:ListBucket`` asks about (the conditional write below still guards the copy)."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "403", "NoSuchKey", "NotFound"):
+            return
+        raise
+    if head.get("Metadata", {}).get("job-id") != job_id:
+        raise OutputTakenError(f"s3://{bucket}/{key} already holds another job's result")
+
+
+def write_once(s3: Any, bucket: str, key: str, job_id: str, write: Callable[..., Any]) -> None:
+    """Call ``write`` with ``IfNoneMatch="*"`` (S3's conditional write, on PutObject and
+    CompleteMultipartUpload) so that an object another job wrote is never replaced. Only when the
+    object there names this job in its metadata (a retried step of the same job) is it rewritten."""
+    try:
+        write(IfNoneMatch="*")
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "PreconditionFailed":
+            raise
+        refuse_taken_output(s3, bucket, key, job_id)
+        write()
 
 
 def stream_to_s3(
@@ -91,8 +121,14 @@ def stream_to_s3(
             raise ResultDownloadError("the result is empty")
         if buffer or not parts:
             send(bytes(buffer))
-        s3.complete_multipart_upload(
-            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+        write_once(
+            s3,
+            bucket,
+            key,
+            metadata.get("job-id", ""),
+            lambda **condition: s3.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **condition
+            ),
         )
     except BaseException:
         s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
@@ -169,11 +205,19 @@ def copy_result(
         "service": {"request_id": result.request_id, "resp_data": result.resp_data},
         "created_at": record["created_at"],
     }
-    s3.put_object(
-        Bucket=bucket,
-        Key=document_key,
-        Body=json.dumps(document, indent=2).encode(),
-        ContentType="application/json",
+    write_once(
+        s3,
+        bucket,
+        document_key,
+        state.job_id,
+        lambda **condition: s3.put_object(
+            Bucket=bucket,
+            Key=document_key,
+            Body=json.dumps(document, indent=2).encode(),
+            ContentType="application/json",
+            Metadata={"job-id": state.job_id},
+            **condition,
+        ),
     )
     if not store.finish(state.job_id, "SUCCEEDED", output=copied.model_dump()):
         raise JobAlreadyFinishedError(f"job {state.job_id} ended while its result was copied")

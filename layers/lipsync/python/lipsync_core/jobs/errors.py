@@ -33,3 +33,7 @@ class InputNotFoundError(JobError):
 
 class OutputNotAllowedError(JobError):
     """The requested output is outside the stack's bucket and output prefix."""
+
+
+class OutputTakenError(JobError):
+    """The output key already holds an object another job (or someone else) wrote: never replaced."""

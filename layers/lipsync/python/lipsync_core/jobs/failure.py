@@ -12,6 +12,7 @@ from . import metrics as m
 from .events import MAX_MESSAGE, failed_detail
 from .flow_control import FlowControl
 from .models import FailureState
+from .sanitise import sanitise
 from .store import JobNotFoundError, JobStore
 
 # VolcError.__str__ ends with "(code=…, http_status=…, request_id=…)".
@@ -38,8 +39,9 @@ def describe_failure(error: str, cause: str | None) -> dict[str, Any]:
         failure["message"] = match["message"]
         for item in match["details"].split(", "):
             key, _, value = item.partition("=")
-            failure[key] = int(value) if value.isdigit() else value
-    failure["message"] = str(failure["message"])[:MAX_MESSAGE]
+            failure[key] = int(value) if value.isdigit() else sanitise(value, 200)
+    failure["name"] = sanitise(name, 200)
+    failure["message"] = sanitise(str(failure["message"]), MAX_MESSAGE)
     failure["retryable"] = name in _RETRYABLE
     return failure
 

@@ -18,12 +18,12 @@ from pydantic import ValidationError
 
 from .copying import output_location
 from .errors import OutputNotAllowedError
+from .limits import MAX_ERRORS, DocumentRejectedError, check_document, printable
 from .models import JOB_ID_PATTERN, JobRequest
 from .settings import Settings
 from .store import JobStore
 
 Source = Literal["s3", "eventbridge", "api", "direct"]
-_MAX_ERRORS = 20
 
 
 class RequestRejectedError(Exception):
@@ -33,6 +33,10 @@ class RequestRejectedError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.errors = errors or []
+
+    @classmethod
+    def from_document(cls, error: DocumentRejectedError) -> RequestRejectedError:
+        return cls(f"invalid job request: {error}", [{"field": error.field, "message": error.message}])
 
 
 class JobConflictError(Exception):
@@ -56,17 +60,27 @@ def derive_job_id(prefix: str, *parts: str) -> str:
 def validation_errors(error: ValidationError) -> list[dict[str, Any]]:
     """Pydantic's errors as small JSON objects (location and message), without echoing input values."""
     out = []
-    for item in error.errors(include_url=False, include_input=False)[:_MAX_ERRORS]:
+    for item in error.errors(include_url=False, include_input=False)[:MAX_ERRORS]:
         location = ".".join(
-            str(part) for part in item.get("loc", ()) if not str(part).startswith("function-")
+            printable(str(part))
+            for part in item.get("loc", ())
+            if not str(part).startswith(("function-", "lax-or-strict", "union["))
         )
-        out.append({"field": location or "(request)", "message": str(item.get("msg", ""))})
+        message = printable(str(item.get("msg", "")), 300)
+        out.append({"field": location or "(request)", "message": message})
     return out
 
 
 def parse_request(raw: Any, settings: Settings) -> JobRequest:
+    """The request as a model, or ``RequestRejectedError`` naming the fields: never anything else,
+    whatever ``raw`` holds (every entry point relies on this to reject through the normal path)."""
     if not isinstance(raw, dict):
-        raise RequestRejectedError("the request must be a JSON object")
+        error = "the request must be a JSON object"
+        raise RequestRejectedError(error, [{"field": "(request)", "message": error}])
+    try:
+        check_document(raw)
+    except DocumentRejectedError as error:
+        raise RequestRejectedError.from_document(error) from None
     try:
         return JobRequest.model_validate(raw, context={"allow_http": settings.allow_local_urls})
     except ValidationError as error:
@@ -97,12 +111,19 @@ def accept(
     except OutputNotAllowedError as error:
         raise RequestRejectedError(str(error), [{"field": "output", "message": str(error)}]) from None
     if not re.match(JOB_ID_PATTERN, job_id):
-        raise RequestRejectedError(f"job id {job_id!r} is not valid")
+        reason = f"job id {printable(job_id)!r} is not valid"
+        raise RequestRejectedError(reason, [{"field": "job_id", "message": reason}])
     execution_arn = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
     deadline = int(time.time()) + settings.job_deadline_seconds
-    record, created = store.create(
-        job_id, request, deadline_epoch=deadline, source=source, execution_arn=execution_arn
-    )
+    try:
+        record, created = store.create(
+            job_id, request, deadline_epoch=deadline, source=source, execution_arn=execution_arn
+        )
+    except ClientError as error:
+        # The limits keep every valid request storable; this is the last guard, not the check.
+        if error.response.get("Error", {}).get("Code") != "ValidationException":
+            raise
+        raise RequestRejectedError("the request cannot be stored (DynamoDB refused it)") from None
     if not created and not _same_request(record, request):
         raise JobConflictError(f"job id {job_id} is already used by a different request")
     execution_input = json.dumps({"job_id": job_id}, separators=(",", ":"))

@@ -7,15 +7,25 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from . import events
 from .intake import Accepted, JobConflictError, RequestRejectedError, Source, accept, derive_job_id
+from .limits import MAX_DOCUMENT_BYTES, DocumentRejectedError, parse_document, printable
 from .settings import Settings
 from .store import JobStore, iso_now
 
-MAX_MANIFEST_BYTES = 64 * 1024
+MAX_MANIFEST_BYTES = MAX_DOCUMENT_BYTES
 REJECTIONS_PREFIX = "rejections/"  # outside jobs/: a report never triggers intake again
+
+
+class RequestEvent(EventBridgeModel):
+    """A request event's envelope. The detail is the caller's: intake rejects one that is not a job
+    request (not even an object) through the normal path, with a Rejected event, not a parse error."""
+
+    detail: Any = Field(default=None)
 
 
 @dataclass(frozen=True)
@@ -36,14 +46,14 @@ def _read_manifest(s3: Any, bucket: str, key: str, version_id: str | None) -> An
     params = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
     answer = s3.get_object(**params)
     if answer["ContentLength"] > MAX_MANIFEST_BYTES:
-        raise RequestRejectedError(
-            f"the manifest is {answer['ContentLength']} bytes; the limit is {MAX_MANIFEST_BYTES}"
-        )
-    body = answer["Body"].read()
+        reason = f"the manifest is {answer['ContentLength']} bytes; the limit is {MAX_MANIFEST_BYTES}"
+        raise RequestRejectedError(reason, [{"field": "(manifest)", "message": reason}])
+    body = answer["Body"].read(MAX_MANIFEST_BYTES + 1)
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RequestRejectedError(f"the manifest is not valid JSON: {exc}") from None
+        return parse_document(body, max_bytes=MAX_MANIFEST_BYTES)
+    except DocumentRejectedError as error:
+        reason = f"the manifest {error.message}"
+        raise RequestRejectedError(reason, [{"field": "(manifest)", "message": reason}]) from None
 
 
 class Intake:
@@ -78,7 +88,7 @@ class Intake:
         )
 
     def _reject(self, source: Source, error: Exception, reference: dict[str, Any]) -> Outcome:
-        reason = str(error)
+        reason = printable(str(error), events.MAX_MESSAGE)
         details = error.errors if isinstance(error, RequestRejectedError) else []
         detail = events.rejected_detail(source, reason, details, reference)
         events.publish(
@@ -100,7 +110,7 @@ class Intake:
         except (RequestRejectedError, JobConflictError) as error:
             report = {
                 "manifest": reference,
-                "reason": str(error),
+                "reason": printable(str(error), events.MAX_MESSAGE),
                 "errors": getattr(error, "errors", []),
                 "rejected_at": iso_now(),
             }

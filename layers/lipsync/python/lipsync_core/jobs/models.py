@@ -10,6 +10,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,6 +21,7 @@ from pydantic import (
 )
 
 from lipsync_core.volc.models import (
+    MAX_URL_LENGTH,
     Mode,
     RequestValidationError,
     build_req_json,
@@ -27,8 +29,28 @@ from lipsync_core.volc.models import (
     validate_options,
 )
 
+from .limits import MAX_AIGC_META_CHARS, MAX_MODE_CHARS, MAX_OPTION_NUMBER, MAX_VERSION_ID_CHARS
+
 JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"  # also a valid Step Functions execution name
+# Ids the pipeline derives (API idempotency keys, S3 deliveries, EventBridge events) start with these;
+# a caller-chosen id may not, so it can never take the id another caller's delivery will derive.
+DERIVED_JOB_ID_PREFIXES = ("api-", "s3-", "eb-")
+DERIVED_JOB_ID_PATTERN = "^([aA][pP][iI]|[sS]3|[eE][bB])-"  # the same, for JSON Schema's "not"
 JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
+
+
+def _caller_job_id(value: str) -> str:
+    if value.lower().startswith(DERIVED_JOB_ID_PREFIXES):
+        reserved = ", ".join(f"'{p}'" for p in DERIVED_JOB_ID_PREFIXES)
+        raise ValueError(f"a job_id must not start with {reserved}: those ids are derived by the pipeline")
+    return value
+
+
+CallerJobId = Annotated[
+    str,
+    Field(pattern=JOB_ID_PATTERN, json_schema_extra={"not": {"pattern": DERIVED_JOB_ID_PATTERN}}),
+    AfterValidator(_caller_job_id),
+]
 JobStatus = Literal["QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+)$")
@@ -41,7 +63,7 @@ class _Strict(BaseModel):
 class S3Location(_Strict):
     bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$")
     key: str = Field(min_length=1, max_length=1024)
-    version_id: str | None = None
+    version_id: str | None = Field(default=None, min_length=1, max_length=MAX_VERSION_ID_CHARS)
 
     @property
     def uri(self) -> str:
@@ -52,7 +74,7 @@ class MediaRef(_Strict):
     """Where an input lives: an object in S3, or a URL the service can fetch."""
 
     s3: S3Location | None = None
-    url: str | None = None
+    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
 
     @model_validator(mode="before")
     @classmethod
@@ -84,11 +106,28 @@ class OutputLocation(_Strict):
     bucket: str | None = Field(default=None, min_length=3, max_length=63)
     key: str | None = Field(default=None, min_length=1, max_length=1000, pattern=r"^[^/].*\.mp4$")
 
+    @field_validator("key")
+    @classmethod
+    def _normalised(cls, key: str | None) -> str | None:
+        """A key names one place: no '.', '..' or empty segments (S3 keeps them literally, and a
+        presigned URL for such a key cannot be fetched), and no control characters."""
+        if key is None:
+            return None
+        if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in key):
+            raise ValueError("the key must not contain control characters")
+        if any(segment in ("", ".", "..") for segment in key.split("/")):
+            raise ValueError("the key must be normalised: no empty, '.' or '..' segments")
+        return key
+
 
 _MEDIA_REF_SCHEMA: dict[str, Any] = {
     "description": "An input: 's3://bucket/key', an https URL, or an object with 's3' or 'url'",
     "oneOf": [
-        {"type": "string", "pattern": "^(s3://[a-z0-9][a-z0-9.-]+[a-z0-9]/.+|https://.+)$"},
+        {
+            "type": "string",
+            "pattern": "^(s3://[a-z0-9][a-z0-9.-]+[a-z0-9]/.+|https://.+)$",
+            "maxLength": MAX_URL_LENGTH,
+        },
         {
             "type": "object",
             "additionalProperties": False,
@@ -100,10 +139,10 @@ _MEDIA_REF_SCHEMA: dict[str, Any] = {
                     "properties": {
                         "bucket": {"type": "string", "minLength": 3, "maxLength": 63},
                         "key": {"type": "string", "minLength": 1, "maxLength": 1024},
-                        "version_id": {"type": ["string", "null"]},
+                        "version_id": {"type": ["string", "null"], "maxLength": MAX_VERSION_ID_CHARS},
                     },
                 },
-                "url": {"type": "string", "pattern": "^https://"},
+                "url": {"type": "string", "pattern": "^https://", "maxLength": MAX_URL_LENGTH},
             },
             "minProperties": 1,
             "maxProperties": 1,
@@ -111,6 +150,14 @@ _MEDIA_REF_SCHEMA: dict[str, Any] = {
     ],
 }
 MediaInput = Annotated[MediaRef, WithJsonSchema(_MEDIA_REF_SCHEMA)]
+# Checked by ``validate_options`` (types strictly: "true" or "1.5" is refused, not coerced).
+OptionValue = Annotated[
+    Any,
+    WithJsonSchema(
+        {"anyOf": [{"type": "boolean"}, {"type": "number", "minimum": 0, "maximum": MAX_OPTION_NUMBER}]}
+    ),
+]
+AigcValue = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_AIGC_META_CHARS)]
 
 
 class JobRequest(_Strict):
@@ -119,28 +166,46 @@ class JobRequest(_Strict):
     mode: Mode
     video: MediaInput
     audio: MediaInput
-    options: dict[str, bool | float] = Field(default_factory=dict)
-    aigc_meta: dict[str, str] | None = None
+    options: dict[str, OptionValue] = Field(default_factory=dict, max_length=8)
+    aigc_meta: dict[str, AigcValue] | None = Field(default=None, max_length=4)
     output: OutputLocation | None = None
-    job_id: JobId | None = None
+    job_id: CallerJobId | None = None
 
     @field_validator("mode", mode="before")
     @classmethod
     def _mode(cls, value: Any) -> Mode:
+        if isinstance(value, Mode):
+            return value
+        if not isinstance(value, str) or len(value) > MAX_MODE_CHARS:
+            raise ValueError(f"mode must be a string of at most {MAX_MODE_CHARS} characters")
         try:
             return Mode.parse(value)
         except RequestValidationError as exc:
             raise ValueError(str(exc)) from None
 
-    @model_validator(mode="after")
-    def _options_for_mode(self) -> JobRequest:
+    @field_validator("options")
+    @classmethod
+    def _options_for_mode(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        mode = info.data.get("mode")
+        if mode is None:
+            return options  # the mode's own error is reported
         try:
-            clean = validate_options(self.mode, self.options)
-            build_req_json(self.aigc_meta)
+            clean = validate_options(mode, options)
         except RequestValidationError as exc:
             raise ValueError(str(exc)) from None
-        object.__setattr__(self, "options", clean)
-        return self
+        for name, value in clean.items():
+            if not isinstance(value, bool) and value > MAX_OPTION_NUMBER:
+                raise ValueError(f"option {name!r} must be at most {MAX_OPTION_NUMBER:g}")
+        return clean
+
+    @field_validator("aigc_meta")
+    @classmethod
+    def _aigc_meta(cls, aigc_meta: dict[str, str] | None) -> dict[str, str] | None:
+        try:
+            build_req_json(aigc_meta)
+        except RequestValidationError as exc:
+            raise ValueError(str(exc)) from None
+        return aigc_meta
 
 
 WAITING = "waiting"  # the cursor's status while a job waits for a slot before ``attempt`` is paid for

@@ -9,9 +9,12 @@ import logging
 import uuid
 from typing import Any
 
-from lipsync_core.volc import VolcClient, VolcError
+from botocore.exceptions import ClientError
+
+from lipsync_core.volc import VolcClient
 
 from . import events
+from .limits import check_document, parse_document
 from .models import TERMINAL_STATUSES
 from .settings import Settings
 from .store import JobNotFoundError, JobStore, from_dynamo
@@ -69,14 +72,25 @@ def _encode_token(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(from_dynamo(key)).encode()).decode() if key else None
 
 
-def _decode_token(token: str | None) -> dict[str, Any] | None:
+_SCAN_KEYS = frozenset({"job_id"})  # the table's key; a by-status query adds the index's keys
+_QUERY_KEYS = frozenset({"job_id", "status", "created_at"})
+
+
+def _decode_token(token: str | None, status: str | None) -> dict[str, Any] | None:
+    """A token this API handed out, or ``BadPageTokenError``: DynamoDB must never see another shape."""
     if not token:
         return None
     try:
-        value = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error):
+        value = parse_document(base64.urlsafe_b64decode(token.encode("ascii")), max_bytes=2048)
+        check_document(value, max_bytes=2048)
+    except (ValueError, binascii.Error):  # DocumentRejectedError and UnicodeError are ValueErrors
         raise BadPageTokenError("next_token is not valid") from None
-    if not isinstance(value, dict):
+    if (
+        not isinstance(value, dict)
+        or set(value) != (_QUERY_KEYS if status else _SCAN_KEYS)
+        or not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in value.values())
+        or (status is not None and value["status"] != status)
+    ):
         raise BadPageTokenError("next_token is not valid")
     return value
 
@@ -84,7 +98,7 @@ def _decode_token(token: str | None) -> dict[str, Any] | None:
 def list_jobs(*, store: JobStore, status: str | None, limit: int, next_token: str | None) -> dict[str, Any]:
     """Newest first within a status (the ``by-status`` index); all statuses by a table scan."""
     kwargs: dict[str, Any] = {"Limit": limit}
-    start = _decode_token(next_token)
+    start = _decode_token(next_token, status)
     if start:
         kwargs["ExclusiveStartKey"] = start
     if status:
@@ -123,12 +137,13 @@ def cancel_job(
                 error="LipSyncJobCancelled",
                 cause="cancelled through the API",
             )
-        except stepfunctions.exceptions.ExecutionDoesNotExist:
-            logger.warning("no execution to stop", extra={"job_id": job_id})
+        except ClientError as error:  # gone, or already closed: the record is what answers
+            code = error.response.get("Error", {}).get("Code")
+            logger.warning("the execution was not stopped", extra={"job_id": job_id, "code": code})
     if record.get("task_id") and volc is not None:
         try:
             volc.cancel_task(record["mode"], record["task_id"])
-        except VolcError as error:  # best effort: the service may not know the action or the task
+        except Exception as error:  # best effort: the action or task may be unknown, the service away
             logger.warning("CVCancelTask failed", extra={"job_id": job_id, "error": type(error).__name__})
     record = store.get(job_id)
     events.publish(

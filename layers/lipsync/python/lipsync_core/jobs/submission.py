@@ -10,7 +10,7 @@ from typing import Any
 from lipsync_core.volc import Mode, VolcClient, VolcError, VolcSubmitUnconfirmedError, VolcThrottledError
 
 from . import metrics as m
-from .copying import output_location
+from .copying import output_location, refuse_taken_output
 from .errors import JobAlreadyFinishedError, JobDeadlineExceededError, TaskLostError
 from .flow_control import SUBMIT, FlowControl, FlowLimits, jittered
 from .models import TERMINAL_STATUSES, WAITING, Cursor, JobRequest, JobState
@@ -47,9 +47,13 @@ def submit_job(
     if record["status"] in TERMINAL_STATUSES:
         raise JobAlreadyFinishedError(f"job {state.job_id} is already {record['status']}")
     request = JobRequest.model_validate(record["request"], context={"allow_http": settings.allow_local_urls})
-    output_location(state.job_id, request, settings)  # refused now rather than after paying
     cursor = state.cursor
     waiting = cursor is not None and cursor.status == WAITING
+    # Refused now rather than after paying: outside the prefix, or another job's object already there
+    # (checked once; the copy's conditional write is what guarantees it).
+    location = output_location(state.job_id, request, settings)
+    if not waiting:
+        refuse_taken_output(s3, *location, state.job_id)
     attempt = 1 if cursor is None else cursor.attempt if waiting else cursor.attempt + 1
     if attempt > settings.max_attempts:
         raise TaskLostError(f"the service lost the task {attempt - 1} times; giving up")

@@ -1,0 +1,64 @@
+"""Outputs belong to their job: S3's conditional write (``If-None-Match: *``, through moto) never
+replaces another job's object, and the check before paying refuses such a key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from lipsync_core.jobs.copying import refuse_taken_output, write_once
+from lipsync_core.jobs.errors import OutputTakenError
+
+BUCKET = "media-bucket"
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        client.put_object(Bucket=BUCKET, Key="outputs/a.mp4", Body=b"a's", Metadata={"job-id": "job-a"})
+        client.put_object(Bucket=BUCKET, Key="outputs/mine.mp4", Body=b"someone's")
+        yield client
+
+
+def put(s3: Any, key: str, body: bytes, job_id: str) -> None:
+    write_once(
+        s3,
+        BUCKET,
+        key,
+        job_id,
+        lambda **condition: s3.put_object(
+            Bucket=BUCKET, Key=key, Body=body, Metadata={"job-id": job_id}, **condition
+        ),
+    )
+
+
+def body(s3: Any, key: str) -> bytes:
+    return bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def test_another_jobs_object_is_never_replaced(s3: Any) -> None:
+    with pytest.raises(OutputTakenError, match=r"outputs/a\.mp4"):
+        put(s3, "outputs/a.mp4", b"b's", "job-b")
+    with pytest.raises(OutputTakenError):
+        put(s3, "outputs/mine.mp4", b"b's", "job-b")  # no job wrote it: not ours either
+    assert (body(s3, "outputs/a.mp4"), body(s3, "outputs/mine.mp4")) == (b"a's", b"someone's")
+
+
+def test_a_free_key_is_written_and_a_retry_of_the_same_job_rewrites_it(s3: Any) -> None:
+    put(s3, "outputs/new.mp4", b"first", "job-c")
+    put(s3, "outputs/new.mp4", b"second", "job-c")
+    put(s3, "outputs/a.mp4", b"a again", "job-a")
+    assert (body(s3, "outputs/new.mp4"), body(s3, "outputs/a.mp4")) == (b"second", b"a again")
+
+
+def test_the_check_before_paying(s3: Any) -> None:
+    refuse_taken_output(s3, BUCKET, "outputs/free.mp4", "job-b")
+    refuse_taken_output(s3, BUCKET, "outputs/a.mp4", "job-a")
+    with pytest.raises(OutputTakenError):
+        refuse_taken_output(s3, BUCKET, "outputs/a.mp4", "job-b")

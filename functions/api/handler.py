@@ -127,6 +127,7 @@ def cancel_job(job_id: str) -> dict[str, Any]:
         events_client=runtime.events_client(),
         volc=_volc_or_none(),
         settings=runtime.settings(),
+        flow=runtime.flow_control(),
     )
 
 

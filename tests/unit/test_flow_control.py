@@ -171,3 +171,35 @@ def test_a_slot_held_by_a_job_that_ended_is_recovered_by_the_sweep(tables: dict[
     assert set(flow.holders(Mode.LITE)) == {"running"}
     assert flow.holders(Mode.BASIC) == {}
     assert flow.acquire_slot("newcomer", Mode.LITE)
+
+
+def test_a_timed_out_execution_ends_its_job_once_with_the_deadline_as_reason(tables: dict[str, Any]) -> None:
+    flow = FlowControl(tables["flow"], FlowLimits.uniform(qps=0, max_unfinished=2))
+    store = JobStore(tables["jobs"])
+    request = JobRequest.model_validate(
+        {"mode": "basic", "video": "https://example.com/v.mp4", "audio": "https://example.com/a.wav"}
+    )
+    store.create("late", request, deadline_epoch=int(time.time()))
+    assert flow.acquire_slot("late", Mode.BASIC)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="announced")["QueueUrl"]
+    events = boto3.client("events", region_name="us-east-1")
+    events.put_rule(Name="all", EventPattern='{"source": ["lipsync.pipeline"]}')
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_targets(Rule="all", Targets=[{"Id": "q", "Arn": arn}])
+    reconciler = Reconciler(
+        store=store,
+        flow=flow,
+        events_client=events,
+        stepfunctions=boto3.client("stepfunctions", region_name="us-east-1"),
+        settings=Settings.model_validate({"JOB_TABLE_NAME": "jobs", "JOB_DEADLINE_SECONDS": "600"}),
+    )
+    assert reconciler.execution_ended("late", "TIMED_OUT") == "slot released; marked FAILED"
+    assert reconciler.execution_ended("late", "TIMED_OUT") == "nothing held"  # a redelivery does nothing
+    record = store.get("late")
+    assert record["status"] == "FAILED"
+    assert record["error"]["name"] == "JobDeadlineExceededError"
+    assert "deadline of 600 s" in record["error"]["message"]
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert len(messages) == 1
+    assert flow.holders(Mode.BASIC) == {}

@@ -11,9 +11,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lipsync_core.volc import VolcClient
+from lipsync_core.volc import Mode, VolcClient
 
 from . import events
+from .flow_control import FlowControl
 from .limits import check_document, parse_document
 from .models import TERMINAL_STATUSES
 from .settings import Settings
@@ -36,6 +37,7 @@ PUBLIC_FIELDS = (
     "finished_at",
     "error",
     "output",
+    "waiting",  # while QUEUED without capacity: why, how many are ahead, how often it asked
 )
 
 
@@ -124,9 +126,10 @@ def cancel_job(
     events_client: Any,
     volc: VolcClient | None,
     settings: Settings,
+    flow: FlowControl | None = None,
 ) -> dict[str, Any]:
     """Cancel: the record first (so the workflow cannot finish it afterwards), then the execution,
-    then the service's task (best effort), then the event."""
+    then the service's task (best effort), then its capacity slot, then the event."""
     record = store.get(job_id)
     if record["status"] in TERMINAL_STATUSES or not store.finish(job_id, "CANCELLED"):
         raise JobStateConflictError(f"job {job_id} is already {store.get(job_id)['status']}")
@@ -145,6 +148,8 @@ def cancel_job(
             volc.cancel_task(record["mode"], record["task_id"])
         except Exception as error:  # best effort: the action or task may be unknown, the service away
             logger.warning("CVCancelTask failed", extra={"job_id": job_id, "error": type(error).__name__})
+    if flow is not None:  # the reconciler would free it too, on the execution's end
+        flow.release_slot(job_id, Mode.parse(record["mode"]))
     record = store.get(job_id)
     events.publish(
         events_client,

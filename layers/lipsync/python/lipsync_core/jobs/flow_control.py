@@ -295,7 +295,8 @@ class FlowControl:
         if limits.max_unfinished and item.get("avg_hold"):
             rates.append(limits.max_unfinished / float(item["avg_hold"]))
         rate = min((r for r in rates if r > 0), default=0.0)
-        return position, (position / rate if rate > 0 else 0.0)
+        # Until the jobs ahead have had their turns, and then one more slot for this job's own.
+        return position, ((position + 1) / rate if rate > 0 else 0.0)
 
     def holders(self, mode: Mode) -> dict[str, float]:
         """Job id -> when it took its slot."""

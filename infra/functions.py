@@ -206,10 +206,10 @@ class EntryFunctions(Construct):
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("rejections/*")])
         )
         self.api.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/by-status"])
-        )
-        self.api.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:Scan"], resources=[table.table_arn])
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[f"{table.table_arn}/index/by-status", f"{table.table_arn}/index/by-created"],
+            )
         )
         self.api.add_to_role_policy(
             iam.PolicyStatement(actions=["states:StopExecution"], resources=[executions])

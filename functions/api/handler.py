@@ -66,7 +66,7 @@ def get_job(job_id: str) -> dict[str, Any]:
     return queries.get_job(job_id, store=runtime.job_store(), s3=runtime.s3_client())
 
 
-@app.get("/jobs", summary="List jobs, newest first within a status")
+@app.get("/jobs", summary="List jobs, newest first")
 def list_jobs(
     status: Annotated[JobStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

@@ -14,7 +14,7 @@ from lipsync_core.volc import VolcClient, VolcError
 from . import events
 from .models import TERMINAL_STATUSES
 from .settings import Settings
-from .store import JobNotFoundError, JobStore, from_dynamo
+from .store import LISTED_KIND, JobNotFoundError, JobStore, from_dynamo
 
 logger = logging.getLogger(__name__)
 RESULT_URL_SECONDS = 3600
@@ -33,6 +33,7 @@ PUBLIC_FIELDS = (
     "finished_at",
     "error",
     "output",
+    "history",
 )
 
 
@@ -82,7 +83,7 @@ def _decode_token(token: str | None) -> dict[str, Any] | None:
 
 
 def list_jobs(*, store: JobStore, status: str | None, limit: int, next_token: str | None) -> dict[str, Any]:
-    """Newest first within a status (the ``by-status`` index); all statuses by a table scan."""
+    """Newest first: within a status through the ``by-status`` index, all jobs through ``by-created``."""
     kwargs: dict[str, Any] = {"Limit": limit}
     start = _decode_token(next_token)
     if start:
@@ -97,7 +98,14 @@ def list_jobs(*, store: JobStore, status: str | None, limit: int, next_token: st
             **kwargs,
         )
     else:
-        answer = store.table.scan(**kwargs)
+        answer = store.table.query(
+            IndexName="by-created",
+            KeyConditionExpression="#k = :k",
+            ExpressionAttributeNames={"#k": "kind"},
+            ExpressionAttributeValues={":k": LISTED_KIND},
+            ScanIndexForward=False,
+            **kwargs,
+        )
     jobs = [public_view(from_dynamo(item)) for item in answer.get("Items", [])]
     return {"jobs": jobs, "next_token": _encode_token(answer.get("LastEvaluatedKey"))}
 

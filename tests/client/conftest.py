@@ -1,0 +1,82 @@
+"""``lipsync up`` as a user runs it (a process of its own, every port picked free, SigV4 checked),
+shared by the client and CLI tests of this package."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+FREE_PORTS = ("--port", "0", "--api-port", "0", "--emulator-port", "0")
+LOCAL_SECRET = "local"  # what `lipsync up --auth iam` checks signatures against (it prints it)
+
+
+@dataclass(frozen=True)
+class Up:
+    document: dict[str, Any]
+    env: dict[str, str]  # the environment its banner says to export
+
+    @property
+    def api(self) -> str:
+        return str(self.document["api"])
+
+
+@pytest.fixture(scope="package")
+def up() -> Iterator[Up]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lipsync",
+            "up",
+            "--json",
+            "--auth",
+            "iam",
+            "--port",
+            "0",
+            "--api-port",
+            "0",
+            "--emulator-port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # the one JSON document, once everything listens
+        assert line, process.stderr.read() if process.stderr else ""
+        document = json.loads(line)
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": document["aws"],
+            "AWS_DEFAULT_REGION": document["region"],
+            "AWS_ACCESS_KEY_ID": "any-key-will-do",
+            "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET,
+            "LIPSYNC_ENDPOINT": document["api"],
+        }
+        env.pop("AWS_SESSION_TOKEN", None)
+        yield Up(document, env)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert err == ""
+
+
+@pytest.fixture
+def session(up: Up) -> Any:
+    """The credentials a user has after pasting the banner's exports."""
+    import boto3
+
+    return boto3.Session(
+        aws_access_key_id="any-key-will-do", aws_secret_access_key=LOCAL_SECRET, region_name="us-east-1"
+    )

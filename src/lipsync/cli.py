@@ -252,7 +252,28 @@ def dispatch(args: argparse.Namespace, out: Output) -> int:
         where = f" ({error.filename})" if error.filename else ""
         out.error(f"{error.strerror or error}{where}")
         return codes.API
+    except Exception as error:  # a bug of ours: still one line; LIPSYNC_DEBUG=1 shows the traceback
+        import os
+
+        if os.environ.get("LIPSYNC_DEBUG"):
+            raise
+        out.error(f"unexpected {type(error).__name__}: {error} (LIPSYNC_DEBUG=1 shows where)")
+        return codes.INTERNAL
+
+
+def entry() -> None:
+    """The ``lipsync`` program. After Ctrl-C it leaves at once: what the interpreter would still do
+    on its way out (finalising the in-memory local stack's modules and threads) takes seconds and
+    holds nothing worth keeping; the command has already cleaned up its files."""
+    import os
+
+    code = main()
+    if code == codes.INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -17,6 +17,7 @@ USAGE = 2  # bad arguments, files, options or media, or a request the API refuse
 API = 3  # the stack or endpoint could not be reached or refused the call (403, 404, 409, 5xx)
 TIMEOUT = 4  # `wait --timeout` gave up; the job goes on
 INTERRUPTED = 130  # Ctrl-C
+INTERNAL = 70  # a bug in lipsync (EX_SOFTWARE)
 
 EXIT_CODES = {
     OK: "success",
@@ -24,6 +25,7 @@ EXIT_CODES = {
     USAGE: "a mistake in the command, its files or options, or a request the API refused as invalid",
     API: "the stack or endpoint could not be reached, or refused the call",
     TIMEOUT: "waiting timed out (the job goes on)",
+    INTERNAL: "a bug in lipsync (LIPSYNC_DEBUG=1 shows the traceback)",
     INTERRUPTED: "interrupted with Ctrl-C",
 }
 
@@ -49,6 +51,11 @@ class Output:
     def say(self, text: str) -> None:
         """A line for people (not with --json or --quiet)."""
         self.console.print(text)
+
+    def log(self, text: str) -> None:
+        """A diagnostic line on stderr (not with --quiet), so stdout stays the result alone."""
+        if not self.quiet:
+            self.stderr.print(text, markup=False)
 
     def result(self, document: Any, *, human: str | None = None, quiet: str | None = None) -> None:
         """The command's result: the JSON document, the quiet form (one bare value), or ``human``."""

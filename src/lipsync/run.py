@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from .preflight import Inputs, resolve_out
 from .target import client_for
 
 LOCAL_FOLLOW_SECONDS = 0.2  # the local API answers in milliseconds
+INTERRUPTED_STOP_SECONDS = 0.2
+STARTING = "starting the local stack (moto, the emulator, the synthesized workflow)"
 
 
 def _interrupt_once(signum: int, frame: Any) -> None:
@@ -49,15 +52,23 @@ def local_stack(out: Output) -> Iterator[Any]:
     runtime = LocalRuntime()
     try:
         if out.interactive:
-            with out.console.status(
-                "starting the local stack (moto, the emulator, the synthesized workflow)"
-            ):
+            with out.console.status(STARTING):
                 runtime.start()
         else:
             runtime.start()
         yield runtime
-    finally:
+    except KeyboardInterrupt:
+        # Ctrl-C answers at once: the emulator's work directory (the only files the stack writes) goes
+        # first; the rest (in memory, in threads that end with the process) gets a short grace period.
+        runtime.emulator.close()
+        stopper = threading.Thread(target=runtime.stop, name="stop-local-stack", daemon=True)
+        stopper.start()
+        stopper.join(INTERRUPTED_STOP_SECONDS)
+        raise
+    except BaseException:
         runtime.stop()
+        raise
+    runtime.stop()
 
 
 def _stem(reference: Path | str) -> str:
@@ -77,11 +88,10 @@ def _job(
     interval: float,
     runtime: Any = None,
 ) -> int:
-    started = client_start = start(client, inputs, mode=mode, options=options, key=None)
+    started = start(client, inputs, mode=mode, options=options, key=None)
     job_id = started["job_id"]
     names = " + ".join(_stem(ref) for ref in (inputs.video, inputs.audio))
     out.say(f"job [bold]{job_id}[/] started: {mode}, {names}")
-    del client_start
     job = follow(client, job_id, out, timeout=None, interval=interval)
     # Locally the announced event is part of what a run shows (and the proof it was announced).
     event = runtime.wait_for_terminal_event(job_id) if runtime is not None else None

@@ -41,7 +41,7 @@ def pick_port(value: int | None, flag: str, out: Output) -> int:
         except OSError:
             if value is not None:
                 raise InputError(f"{name} {port} is already in use") from None
-            out.say(f"port {port} ({name}) is busy: using a free port instead")
+            out.log(f"port {port} ({name}) is busy: using a free port instead")
             return 0
     return port
 
@@ -141,16 +141,16 @@ def _watch_jobs(runtime: Any, out: Output, stopped: threading.Event) -> None:
                     job_id, status = item["job_id"]["S"], item["status"]["S"]
                     if seen.get(job_id) != status:
                         seen[job_id] = status
-                        out.say(f"{time.strftime('%H:%M:%S')} job {job_id} {status}")
+                        out.log(f"{time.strftime('%H:%M:%S')} job {job_id} {status}")
             for event in runtime.stack.receive_events(wait_seconds=0):
                 detail = event.get("detail", {})
-                out.say(
+                out.log(
                     f"{time.strftime('%H:%M:%S')} event {event['detail-type']} {detail.get('job_id', '')}"
                 )
         except Exception as error:  # the log must not end the stack; moto may be stopping
             if stopped.is_set():
                 return
-            out.say(f"(job log: {type(error).__name__})")
+            out.log(f"(job log: {type(error).__name__})")
         stopped.wait(WATCH_SECONDS)
 
 
@@ -171,7 +171,7 @@ def up(args: argparse.Namespace, out: Output) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def log_request(method: str, path: str, status: int) -> None:
-        out.say(f"{time.strftime('%H:%M:%S')} API {method} {path} {status}")
+        out.log(f"{time.strftime('%H:%M:%S')} API {method} {path} {status}")
 
     runtime = LocalRuntime(ports=ports, authorizer=_authorizer(args.auth), on_request=log_request)
     watcher = None

@@ -203,17 +203,19 @@ class LipSync:
                 raise JobTimeoutError(f"job {job_id} is still {job.get('status')} after {timeout} s")
             time.sleep(interval)  # the polling rate, not synchronisation
 
-    def upload(self, video: str | os.PathLike[str], audio: str | os.PathLike[str]) -> dict[str, str]:
-        """PUT a video and a voice track to the presigned URLs of ``POST /uploads``; returns their
-        ``s3://`` URIs as ``{"video": ..., "audio": ...}``, ready for :meth:`submit`."""
-        paths = {"video": Path(video), "audio": Path(audio)}
+    def upload(
+        self, video: str | os.PathLike[str] | None = None, audio: str | os.PathLike[str] | None = None
+    ) -> dict[str, str]:
+        """PUT a video and/or a voice track to the presigned URLs of ``POST /uploads``; returns their
+        ``s3://`` URIs as ``{"video": ..., "audio": ...}`` (those given), ready for :meth:`submit`."""
+        paths = {name: Path(p) for name, p in (("video", video), ("audio", audio)) if p is not None}
+        if not paths:
+            raise ValueError("give a video, an audio track, or both")
+        kinds = {"video": ("video", "video/mp4"), "audio": ("audio", "audio/wav")}
         urls = self._call(
             "POST",
             "/uploads",
-            json={
-                "video_content_type": _content_type(paths["video"], "video", "video/mp4"),
-                "audio_content_type": _content_type(paths["audio"], "audio", "audio/wav"),
-            },
+            json={f"{name}_content_type": _content_type(path, *kinds[name]) for name, path in paths.items()},
         )
         for name, path in paths.items():
             with path.open("rb") as body:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,31 +30,15 @@ class Up:
 
 
 @pytest.fixture(scope="package")
-def up() -> Iterator[Up]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lipsync",
-            "up",
-            "--json",
-            "--auth",
-            "iam",
-            "--port",
-            "0",
-            "--api-port",
-            "0",
-            "--emulator-port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    log = tmp_path_factory.mktemp("up") / "stderr.log"  # a file: a full pipe would block the stack
+    command = [sys.executable, "-m", "lipsync", "up", "--json", "--auth", "iam", *FREE_PORTS]
+    with log.open("w") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()  # the one JSON document, once everything listens
-        assert line, process.stderr.read() if process.stderr else ""
+        assert line, log.read_text()
         document = json.loads(line)
         env = {
             **os.environ,
@@ -67,9 +52,17 @@ def up() -> Iterator[Up]:
         yield Up(document, env)
     finally:
         process.send_signal(signal.SIGINT)
-        _out, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
-    assert err == ""
+        process.communicate(timeout=60)
+    logged = log.read_text()
+    assert process.returncode == 0, logged
+    # One line per API request and per job transition, and nothing else (no traceback).
+    lines = logged.splitlines()
+    assert lines, "lipsync up logged nothing"
+    pattern = re.compile(
+        r"^\d\d:\d\d:\d\d (API (GET|POST|DELETE) /\S* \d{3}|job \S+ [A-Z]+|event LipSync .+)$"
+    )
+    assert [line for line in lines if not pattern.match(line)] == []
+    assert any(re.search(r"job \S+ SUCCEEDED$", line) for line in lines)
 
 
 @pytest.fixture

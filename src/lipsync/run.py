@@ -37,11 +37,10 @@ def _interrupt_once(signum: int, frame: Any) -> None:
 
 @contextmanager
 def ctrl_c_once() -> Iterator[None]:
+    """After an interruption Ctrl-C stays ignored: the command is on its way out."""
     previous = signal.signal(signal.SIGINT, _interrupt_once)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager

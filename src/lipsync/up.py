@@ -193,7 +193,8 @@ def up(args: argparse.Namespace, out: Output) -> int:
             watcher.join()
         runtime.stop()
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            if signal.getsignal(sig) is stop:  # after Ctrl-C, a second one stays ignored
+                signal.signal(sig, handler)
     out.say("stopped")
     return codes.OK
 

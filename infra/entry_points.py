@@ -114,6 +114,8 @@ class EntryPoints(Construct):
                 authorization_type=apigateway.AuthorizationType.IAM
             ),
         )
+        # RestApi adds its own Endpoint output; the stack's ApiUrl output (with a description) says it.
+        api.node.try_remove_child("Endpoint")
         integration = apigateway.LambdaIntegration(function)
         validate_all = api.add_request_validator(
             "ValidateAll", validate_request_body=True, validate_request_parameters=True

@@ -81,14 +81,29 @@ class LipSyncStack(cdk.Stack):
             failed_deliveries=entry_functions.failed_deliveries,
         )
 
-        for name, value in {
-            "BucketName": storage.bucket.bucket_name,
-            "EventBusName": job_events.bus.event_bus_name,
-            "JobTableName": storage.table.table_name,
-            "StateMachineArn": workflow.state_machine.state_machine_arn,
-            "SecretArn": credentials.secret.secret_arn,
-            "ApiUrl": entry_points.api.url,
-            "AlarmTopicArn": monitoring.topic.topic_arn,
+        for name, (value, description) in {
+            "BucketName": (
+                storage.bucket.bucket_name,
+                "Media bucket: inputs under inputs/, job manifests under jobs/, results under outputs/",
+            ),
+            "EventBusName": (
+                job_events.bus.event_bus_name,
+                "Event bus: put 'LipSync Job Requested' here; job outcomes are announced here",
+            ),
+            "JobTableName": (storage.table.table_name, "DynamoDB table of job records (one item per job)"),
+            "StateMachineArn": (
+                workflow.state_machine.state_machine_arn,
+                "The job workflow (one execution per job)",
+            ),
+            "SecretArn": (
+                credentials.secret.secret_arn,
+                "Volcengine access key pair (JSON); set it after deploying",
+            ),
+            "ApiUrl": (
+                entry_points.api.url,
+                "Jobs API base URL (IAM: SigV4-sign for execute-api): POST /jobs, GET /jobs, POST /uploads",
+            ),
+            "AlarmTopicArn": (monitoring.topic.topic_arn, "SNS topic the alarms notify; subscribe to it"),
         }.items():
-            cdk.CfnOutput(self, name, value=value)
+            cdk.CfnOutput(self, name, value=value, description=description)
         acknowledge_findings(self)

@@ -164,7 +164,6 @@ def test_each_function_reaches_only_what_it_needs(synthesized: tuple[Template, d
         "states:StartExecution",
         "states:StopExecution",
         "dynamodb:Query",
-        "dynamodb:Scan",
         "s3:GetObject",
         "s3:PutObject",
     }

@@ -89,7 +89,7 @@ def _job(
 ) -> int:
     started = start(client, inputs, mode=mode, options=options, key=None)
     job_id = started["job_id"]
-    names = " + ".join(_stem(ref) for ref in (inputs.video, inputs.audio))
+    names = " + ".join(ref.name if isinstance(ref, Path) else ref for ref in (inputs.video, inputs.audio))
     out.say(f"job [bold]{job_id}[/] started: {mode}, {names}")
     job = follow(client, job_id, out, timeout=None, interval=interval)
     # Locally the announced event is part of what a run shows (and the proof it was announced).

@@ -235,8 +235,8 @@ def dispatch(args: argparse.Namespace, out: Output) -> int:
 
     try:
         return int(args.func(args, out))
-    except KeyboardInterrupt:
-        out.error("interrupted")
+    except KeyboardInterrupt as interrupted:
+        out.error(str(interrupted) or "interrupted")
         return codes.INTERRUPTED
     except (InputError, NoTargetError, ValueError) as error:
         out.error(str(error))

@@ -73,8 +73,22 @@ def start(client: LipSync, inputs: Inputs, *, mode: str, options: dict[str, Any]
     )
 
 
-def follow(client: LipSync, job_id: str, out: Output, *, timeout: float | None, interval: float) -> Any:
-    """``client.wait`` with a progress bar on a terminal, silently otherwise."""
+def follow(
+    client: LipSync, job_id: str, out: Output, *, timeout: float | None, interval: float, remote: bool = True
+) -> Any:
+    """``client.wait`` with a progress bar on a terminal, silently otherwise. Ctrl-C stops following,
+    not the job: the message says so, and how to stop the job."""
+    try:
+        return _follow(client, job_id, out, timeout=timeout, interval=interval)
+    except KeyboardInterrupt:
+        if not remote:
+            raise
+        raise KeyboardInterrupt(
+            f"interrupted; job {job_id} goes on (lipsync cancel {job_id} stops it)"
+        ) from None
+
+
+def _follow(client: LipSync, job_id: str, out: Output, *, timeout: float | None, interval: float) -> Any:
     if not out.interactive:
         return client.wait(job_id, timeout=timeout, interval=interval)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +24,6 @@ from .preflight import Inputs, resolve_out
 from .target import client_for
 
 LOCAL_FOLLOW_SECONDS = 0.2  # the local API answers in milliseconds
-INTERRUPTED_STOP_SECONDS = 0.2
 STARTING = "starting the local stack (moto, the emulator, the synthesized workflow)"
 
 
@@ -45,7 +44,7 @@ def ctrl_c_once() -> Iterator[None]:
 
 @contextmanager
 def local_stack(out: Output) -> Iterator[Any]:
-    """The local runtime, started for one job and always stopped."""
+    """The local runtime for one job: stopped after it, or on Ctrl-C left behind with its files removed."""
     from lipsync.local.runtime import LocalRuntime
 
     runtime = LocalRuntime()
@@ -57,12 +56,11 @@ def local_stack(out: Output) -> Iterator[Any]:
             runtime.start()
         yield runtime
     except KeyboardInterrupt:
-        # Ctrl-C answers at once: the emulator's work directory (the only files the stack writes) goes
-        # first; the rest (in memory, in threads that end with the process) gets a short grace period.
+        # Ctrl-C answers at once: the emulator's work directory, the only files the stack writes, goes
+        # now; the rest lives in memory and in threads that end with the process (`cli.entry` leaves
+        # without waiting for them). What those threads would log on the way out is of no interest.
+        logging.disable(logging.CRITICAL)
         runtime.emulator.close()
-        stopper = threading.Thread(target=runtime.stop, name="stop-local-stack", daemon=True)
-        stopper.start()
-        stopper.join(INTERRUPTED_STOP_SECONDS)
         raise
     except BaseException:
         runtime.stop()
@@ -91,7 +89,7 @@ def _job(
     job_id = started["job_id"]
     names = " + ".join(ref.name if isinstance(ref, Path) else ref for ref in (inputs.video, inputs.audio))
     out.say(f"job [bold]{job_id}[/] started: {mode}, {names}")
-    job = follow(client, job_id, out, timeout=None, interval=interval)
+    job = follow(client, job_id, out, timeout=None, interval=interval, remote=runtime is None)
     # Locally the announced event is part of what a run shows (and the proof it was announced).
     event = runtime.wait_for_terminal_event(job_id) if runtime is not None else None
     if job["status"] != "SUCCEEDED":

@@ -131,7 +131,8 @@ def _watch_jobs(runtime: Any, out: Output, stopped: threading.Event) -> None:
     table = runtime.endpoints.table
     dynamodb = runtime.client("dynamodb")
     seen: dict[str, str] = {}
-    while not stopped.is_set():
+    while True:
+        last = stopped.is_set()  # one more look after the stop, before the stack goes: the last changes
         try:
             pages = dynamodb.get_paginator("scan").paginate(
                 TableName=table, ProjectionExpression="job_id, #s", ExpressionAttributeNames={"#s": "status"}
@@ -147,10 +148,10 @@ def _watch_jobs(runtime: Any, out: Output, stopped: threading.Event) -> None:
                 out.log(
                     f"{time.strftime('%H:%M:%S')} event {event['detail-type']} {detail.get('job_id', '')}"
                 )
-        except Exception as error:  # the log must not end the stack; moto may be stopping
-            if stopped.is_set():
-                return
+        except Exception as error:  # the log must not end the stack
             out.log(f"(job log: {type(error).__name__})")
+        if last:
+            return
         stopped.wait(WATCH_SECONDS)
 
 

@@ -4,6 +4,7 @@ exit codes, errors as one line on stderr, and nothing hard-wrapped in a 40-colum
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,6 @@ pytestmark = [pytest.mark.xdist_group("clients"), pytest.mark.slow]
 def lipsync(up: Up | None, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {**(up.env if up else {}), **(env or {}), "COLUMNS": "40"}
     if up is None:
-        import os
-
         environment = {**os.environ, **environment}
     return subprocess.run(
         [sys.executable, "-m", "lipsync", *args],
@@ -194,3 +193,22 @@ def test_version_and_help() -> None:
     assert "(default: lite)" in lipsync(None, "run", "--help").stdout
     assert "templ_start_seconds number lite" in " ".join(lipsync(None, "submit", "--help").stdout.split())
     assert "(default: 3000, or a free port if busy" in " ".join(lipsync(None, "up", "--help").stdout.split())
+
+
+def test_the_banner_exports_work_when_pasted(up: Up) -> None:
+    """The banner's export lines, pasted into a shell, are all the AWS CLI and lipsync need."""
+    from types import SimpleNamespace
+
+    from lipsync.up import _banner
+
+    banner = _banner(SimpleNamespace(**up.document), "iam")
+    exports = [line for line in banner.splitlines() if line.startswith("export ")]
+    assert len(exports) == 3
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LIPSYNC_"))}
+    script = "\n".join([*exports, f"{sys.executable} -m lipsync list --json --limit 1"])
+    listed = subprocess.run(["bash", "-c", script], env=clean, capture_output=True, text=True, check=False)
+    assert "jobs" in as_json(listed)  # the API, signed with the pasted credentials (--auth iam)
+    first_bucket = 'import boto3; print(*(b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]))'
+    script = "\n".join([*exports, f"{sys.executable} -c '{first_bucket}'"])
+    bucket = subprocess.run(["bash", "-c", script], env=clean, capture_output=True, text=True, check=False)
+    assert up.document["bucket"] in bucket.stdout.split(), bucket.stderr  # AWS (moto), region and all

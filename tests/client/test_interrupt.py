@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import sys
 from pathlib import Path
 
 import pytest
 
+from lipsync.emulator.admin import EmulatorAdmin
+from lipsync_client import LipSync
+from tests.client.conftest import Up, up_session
 from tests.support.media import Media
 
 pytestmark = [pytest.mark.xdist_group("clients"), pytest.mark.slow]
@@ -44,7 +48,8 @@ def run_in_pty(
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     assert pressed, printed[-500:]
-    return os.waitstatus_to_exitcode(status), after.decode(errors="replace"), pid
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\^C", "", after.decode(errors="replace"))  # escapes, echoed ^C
+    return os.waitstatus_to_exitcode(status), text, pid
 
 
 @pytest.mark.parametrize(
@@ -63,11 +68,29 @@ def test_ctrl_c_during_run(media: Media, tmp_path: Path, moment: bytes, presses:
     code, after, group = run_in_pty(args, env, moment, presses)
 
     assert code == 130
-    lines = [line for line in after.replace("^C", "").splitlines() if line.strip()]
-    assert [line.split("\x1b[2K")[-1] for line in lines][-1:] == ["lipsync run: interrupted"]
+    lines = [line.strip() for line in after.splitlines() if line.strip()]
+    assert lines[-1:] == ["lipsync run: interrupted"]
     assert sum("interrupted" in line for line in lines) == 1
-    assert "Traceback" not in after
+    assert "Traceback" not in after, after
     with pytest.raises(ProcessLookupError):
         os.killpg(group, 0)  # nothing of the run is left in its process group
     assert list(scratch.iterdir()) == []  # no temporary files (the emulator's work directory included)
     assert list(out.iterdir()) == []  # no result, no partial download
+
+
+def test_ctrl_c_while_waiting_on_a_stack_says_the_job_goes_on(up: Up, media: Media) -> None:
+    admin = EmulatorAdmin(up.document["emulator"])
+    admin.add_faults({"fault": "throttle", "action": "CVGetResult", "count": 10_000})  # keeps it in flight
+    try:
+        job_id = LipSync(up.api, session=up_session()).submit(
+            mode="lite", video=media.url("face.mp4"), audio=media.url("voice.wav")
+        )["job_id"]
+        env = {**up.env, "COLUMNS": "100", "TERM": "xterm"}
+        code, after, _ = run_in_pty(["wait", job_id], env, b"QUEUED", 1)
+        assert code == 130
+        assert after.strip().splitlines()[-1].strip() == (
+            f"lipsync wait: interrupted; job {job_id} goes on (lipsync cancel {job_id} stops it)"
+        )
+        assert LipSync(up.api, session=up_session()).cancel(job_id)["status"] == "CANCELLED"  # it went on
+    finally:
+        admin.clear_faults()

@@ -153,6 +153,19 @@ class EntryPoints(Construct):
             request_parameters={"method.request.path.job_id": True},
         )
         api.root.add_resource("uploads").add_method("POST", integration, request_validator=validate_all)
+        batches = api.root.add_resource("batches")
+        batches.add_method(
+            "POST",
+            integration,
+            request_validator=validate_all,
+            request_parameters={"method.request.header.Idempotency-Key": False},
+        )
+        batches.add_resource("{batch_id}").add_method(
+            "GET",
+            integration,
+            request_validator=validate_all,
+            request_parameters={"method.request.path.batch_id": True},
+        )
         return api
 
     def grant_invoke(self, grantee: iam.IGrantable) -> None:

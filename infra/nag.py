@@ -25,6 +25,8 @@ ACCEPTED: dict[str, str] = {
     "only.",
     "AwsSolutions-IAM5[Resource::<StorageMedia9333CB25.Arn>/rejections/*]": "Start writes rejection reports "
     "under rejections/ only.",
+    "AwsSolutions-IAM5[Resource::<StorageMedia9333CB25.Arn>/jobs/batches/*]": "POST /batches writes its "
+    "batch manifest under jobs/batches/ only.",
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
     "<WorkflowStateMachine8F1B1C15.Name>:*]": "The API stops executions of this state machine only (cancel).",
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"

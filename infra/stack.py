@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from .batches import Batches
 from .config import StackConfig
 from .credentials import VolcCredentials
 from .entry_points import EntryPoints
@@ -63,6 +64,16 @@ class LipSyncStack(cdk.Stack):
             config=config,
             bucket=storage.bucket,
             bus=job_events.bus,
+            start=entry_functions.start,
+            api_function=entry_functions.api,
+        )
+        Batches(
+            self,
+            "Batches",
+            factory=factory,
+            table=storage.table,
+            bus=job_events.bus,
+            bucket=storage.bucket,
             start=entry_functions.start,
             api_function=entry_functions.api,
         )

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from lipsync_core.jobs import queries, runtime
+from lipsync_core.jobs import batches, queries, runtime
 from lipsync_core.jobs.intake import JobConflictError, RequestRejectedError, accept, derive_job_id
 from lipsync_core.jobs.models import JobStatus
 from lipsync_core.jobs.store import JobNotFoundError
@@ -96,6 +96,34 @@ def create_uploads(request: UploadRequest | None = None) -> dict[str, Any]:
         video_content_type=request.video_content_type,
         audio_content_type=request.audio_content_type,
     )
+
+
+@app.post("/batches", summary="Start a batch: one job request per line (JSON Lines)")
+def create_batch() -> Response[dict[str, Any]]:
+    """Validated and recorded here; its jobs start from the manifest this puts under ``jobs/``."""
+    key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
+    settings = runtime.settings()
+    text = app.current_event.decoded_body or ""
+    batch_id = batches.batch_id_for("api", key or uuid.uuid4().hex)
+    batch, _, created = batches.register_batch(
+        text, batch_id=batch_id, store=runtime.job_store(), settings=settings
+    )
+    runtime.s3_client().put_object(
+        Bucket=settings.bucket_name, Key=batches.manifest_key(batch_id), Body=text.encode("utf-8")
+    )
+    return Response(
+        status_code=202 if created else 200, content_type=content_types.APPLICATION_JSON, body=batch
+    )
+
+
+@app.get("/batches/<batch_id>", summary="A batch's progress: its jobs by status, its invalid lines")
+def get_batch(batch_id: str) -> dict[str, Any]:
+    return batches.summary(batches.get_batch(batch_id, store=runtime.job_store()))
+
+
+@app.exception_handler(batches.BatchNotFoundError)
+def batch_not_found(error: batches.BatchNotFoundError) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.NOT_FOUND, "no such batch")
 
 
 def _volc_or_none() -> Any:

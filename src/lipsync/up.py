@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import socket
@@ -139,6 +140,8 @@ def _watch_jobs(runtime: Any, out: Output, stopped: threading.Event) -> None:
             )
             for page in pages:
                 for item in page.get("Items", []):
+                    if "status" not in item:  # a batch's record, not a job
+                        continue
                     job_id, status = item["job_id"]["S"], item["status"]["S"]
                     if seen.get(job_id) != status:
                         seen[job_id] = status
@@ -174,6 +177,8 @@ def up(args: argparse.Namespace, out: Output) -> int:
     def log_request(method: str, path: str, status: int) -> None:
         out.log(f"{time.strftime('%H:%M:%S')} API {method} {path} {status}")
 
+    # Many jobs at once share each in-process boto3 client's ten connections: urllib3 says so, harmlessly.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     runtime = LocalRuntime(ports=ports, authorizer=_authorizer(args.auth), on_request=log_request)
     watcher = None
     try:

@@ -4,10 +4,11 @@ SigV4 from the user's AWS credentials) or of ``lipsync up`` (its URL), one class
 from __future__ import annotations
 
 import builtins
+import json
 import mimetypes
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -179,6 +180,21 @@ class LipSync:
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel a job that has not ended (a finished job is a 409 :class:`LipSyncError`)."""
         return dict(self._call("DELETE", f"/jobs/{job_id}"))
+
+    def submit_batch(
+        self, requests: Iterable[Mapping[str, Any]] | str, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Start one job per request (or per line of a JSON Lines text). Invalid lines are reported in
+        ``line_errors`` by line number; the valid ones start. The same key and body: the same batch."""
+        body = requests if isinstance(requests, str) else "\n".join(json.dumps(r) for r in requests)
+        headers = {"Content-Type": "application/x-ndjson"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return dict(self._call("POST", "/batches", data=body.encode("utf-8"), headers=headers))
+
+    def get_batch(self, batch_id: str) -> dict[str, Any]:
+        """The batch's progress: counts by status, its job ids, its invalid lines."""
+        return dict(self._call("GET", f"/batches/{batch_id}"))
 
     def wait(
         self,

@@ -74,7 +74,7 @@ def actions(statements: list[dict[str, Any]]) -> set[str]:
 
 def test_the_core_resources(template: Template) -> None:
     ours = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
-    assert len(ours) == 6, "submit, poll, copy_result, record_failure, start, api"
+    assert len(ours) == 7, "submit, poll, copy_result, record_failure, start, api, batch_progress"
     for function in ours.values():
         assert function["Properties"]["Runtime"] == "python3.14"
         assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
@@ -262,7 +262,7 @@ def test_every_api_method_requires_iam_and_validates(template: Template) -> None
         assert "RequestValidatorId" in props
         routes.add(props["HttpMethod"])
     assert routes == {"GET", "POST", "DELETE"}
-    assert len([m for m in methods.values() if m["Properties"]["HttpMethod"] != "OPTIONS"]) == 5
+    assert len([m for m in methods.values() if m["Properties"]["HttpMethod"] != "OPTIONS"]) == 7
     template.has_resource_properties(
         "AWS::ApiGateway::Stage",
         {
@@ -275,7 +275,13 @@ def test_every_api_method_requires_iam_and_validates(template: Template) -> None
 def test_the_request_rule_matches_only_the_request_detail_type(template: Template) -> None:
     rules = template.find_resources("AWS::Events::Rule")
     patterns = [r["Properties"]["EventPattern"] for r in rules.values()]
-    assert patterns == [{"detail-type": ["LipSync Job Requested"]}]
+    assert patterns == [
+        {"detail-type": ["LipSync Job Requested"]},
+        {  # a batch's jobs ending, counted on their batch
+            "detail-type": ["LipSync Job Succeeded", "LipSync Job Failed", "LipSync Job Cancelled"],
+            "detail": {"job_id": [{"prefix": "batch-"}]},
+        },
+    ]
     template.has_resource_properties(
         "AWS::Events::Archive",
         {"EventPattern": {"detail-type": ["LipSync Job Requested"]}, "RetentionDays": 30},
@@ -287,18 +293,33 @@ def test_manifests_under_jobs_trigger_start(template: Template) -> None:
         "Custom::S3BucketNotifications",
         {
             "NotificationConfiguration": {
-                "LambdaFunctionConfigurations": [
-                    Match.object_like(
-                        {
-                            "Events": ["s3:ObjectCreated:*"],
-                            "Filter": {
-                                "Key": {
-                                    "FilterRules": Match.array_with([{"Name": "suffix", "Value": ".json"}])
-                                }
-                            },
-                        }
-                    )
-                ]
+                "LambdaFunctionConfigurations": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Events": ["s3:ObjectCreated:*"],
+                                "Filter": {
+                                    "Key": {
+                                        "FilterRules": Match.array_with(
+                                            [{"Name": "suffix", "Value": ".json"}]
+                                        )
+                                    }
+                                },
+                            }
+                        ),
+                        Match.object_like(  # batches: JSON Lines manifests
+                            {
+                                "Filter": {
+                                    "Key": {
+                                        "FilterRules": Match.array_with(
+                                            [{"Name": "suffix", "Value": ".jsonl"}]
+                                        )
+                                    }
+                                },
+                            }
+                        ),
+                    ]
+                )
             }
         },
     )
@@ -306,17 +327,21 @@ def test_manifests_under_jobs_trigger_start(template: Template) -> None:
         "Custom::S3BucketNotifications",
         {
             "NotificationConfiguration": {
-                "LambdaFunctionConfigurations": [
-                    Match.object_like(
-                        {
-                            "Filter": {
-                                "Key": {
-                                    "FilterRules": Match.array_with([{"Name": "prefix", "Value": "jobs/"}])
+                "LambdaFunctionConfigurations": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Filter": {
+                                    "Key": {
+                                        "FilterRules": Match.array_with(
+                                            [{"Name": "prefix", "Value": "jobs/"}]
+                                        )
+                                    }
                                 }
                             }
-                        }
-                    )
-                ]
+                        )
+                    ]
+                )
             }
         },
     )

@@ -1,23 +1,20 @@
 """Batches: ``jobs/*.jsonl`` manifests (uploaded, or put by ``POST /batches``) go to the start
-function; every terminal event of a batch's job (ids ``batch-…-L0007``) goes to ``batch_progress``,
-which counts it on its batch and announces ``LipSync Batch Finished`` once."""
+function (see ``entry_points``); every terminal event of a batch's job (ids ``batch-…-L0007``) goes
+to ``batch_progress``, which counts it on its batch and announces ``LipSync Batch Finished`` once."""
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_notifications as s3n
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lipsync_core.jobs.events import CANCELLED, FAILED, SUCCEEDED
 
-from .functions import FunctionFactory, item_access
+from .functions import FunctionFactory, failed_deliveries_queue, item_access
 
 
 class Batches(Construct):
@@ -30,15 +27,9 @@ class Batches(Construct):
         table: dynamodb.ITableV2,
         bus: events.IEventBus,
         bucket: s3.IBucket,
-        start: lambda_.IFunction,
         api_function: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, construct_id)
-        bucket.add_event_notification(
-            s3.EventType.OBJECT_CREATED,
-            s3n.LambdaDestination(start),
-            s3.NotificationKeyFilter(prefix="jobs/", suffix=".jsonl"),
-        )
         api_function.add_to_role_policy(  # POST /batches hands its manifest to the start function
             iam.PolicyStatement(
                 actions=["s3:PutObject"], resources=[bucket.arn_for_objects("jobs/batches/*")]
@@ -47,14 +38,7 @@ class Batches(Construct):
         self.function = factory.build(self, "batch_progress", timeout=30)
         self.function.add_to_role_policy(item_access(table))
         bus.grant_put_events_to(self.function)
-        # Events EventBridge could not deliver after its retries are kept, not lost.
-        self.failed_deliveries = sqs.Queue(
-            self,
-            "FailedDeliveries",
-            retention_period=cdk.Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
+        self.failed_deliveries = failed_deliveries_queue(self)  # events still undelivered after retries
         self.rule = events.Rule(
             self,
             "BatchJobEnded",

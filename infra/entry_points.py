@@ -57,11 +57,12 @@ class EntryPoints(Construct):
         api_function: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, construct_id)
-        bucket.add_event_notification(
-            s3.EventType.OBJECT_CREATED,
-            s3n.LambdaDestination(start),
-            s3.NotificationKeyFilter(prefix=MANIFEST_PREFIX, suffix=".json"),
-        )
+        for suffix in (".json", ".jsonl"):  # one job; a batch (JSON Lines)
+            bucket.add_event_notification(
+                s3.EventType.OBJECT_CREATED,
+                s3n.LambdaDestination(start),
+                s3.NotificationKeyFilter(prefix=MANIFEST_PREFIX, suffix=suffix),
+            )
         self.requested_rule = events.Rule(
             self,
             "Requested",

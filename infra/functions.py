@@ -108,6 +108,17 @@ def item_access(table: dynamodb.ITableV2) -> iam.PolicyStatement:
     )
 
 
+def failed_deliveries_queue(scope: Construct) -> sqs.Queue:
+    """Where deliveries that still fail after their retries are kept (two weeks), not lost."""
+    return sqs.Queue(
+        scope,
+        "FailedDeliveries",
+        retention_period=cdk.Duration.days(14),
+        enforce_ssl=True,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+    )
+
+
 class WorkflowFunctions(Construct):
     """The state machine's tasks."""
 
@@ -169,13 +180,7 @@ class EntryFunctions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         environment = {"STATE_MACHINE_ARN": state_machine.state_machine_arn}
-        self.failed_deliveries = sqs.Queue(
-            self,
-            "FailedDeliveries",
-            retention_period=cdk.Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
+        self.failed_deliveries = failed_deliveries_queue(self)
         self.start = factory.build(self, "start", timeout=60, environment=environment)
         # Asynchronous deliveries that still fail after Lambda's retries are kept, not lost.
         self.start.configure_async_invoke(

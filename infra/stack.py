@@ -74,7 +74,6 @@ class LipSyncStack(cdk.Stack):
             table=storage.table,
             bus=job_events.bus,
             bucket=storage.bucket,
-            start=entry_functions.start,
             api_function=entry_functions.api,
         )
         monitoring = Monitoring(

@@ -11,6 +11,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -76,8 +77,8 @@ def _stem(reference: Path | str) -> str:
 
 def _job(
     client: LipSync,
-    inputs: Inputs,
     *,
+    inputs: Inputs,
     mode: str,
     options: dict[str, Any],
     target: Path,
@@ -112,29 +113,13 @@ def run_with(args: argparse.Namespace, out: Output, *, video: str, audio: str) -
     args.video, args.audio = video, audio
     inputs, options = prepare(args, allow_http=client is None or is_loopback(client.endpoint))
     target = resolve_out(args.out, f"{_stem(inputs.video)}.lipsync.mp4")
+    job = partial(_job, inputs=inputs, mode=args.mode, options=options, target=target, out=out)
     with ctrl_c_once():
         if client is not None:
-            return _job(
-                client,
-                inputs,
-                mode=args.mode,
-                options=options,
-                target=target,
-                out=out,
-                interval=FOLLOW_SECONDS,
-            )
+            return job(client, interval=FOLLOW_SECONDS)
         with local_stack(out) as runtime:
             local = LipSync(runtime.endpoints.api, sign=False)
-            return _job(
-                local,
-                inputs,
-                mode=args.mode,
-                options=options,
-                target=target,
-                out=out,
-                interval=LOCAL_FOLLOW_SECONDS,
-                runtime=runtime,
-            )
+            return job(local, interval=LOCAL_FOLLOW_SECONDS, runtime=runtime)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

@@ -4,6 +4,7 @@ signer, and what the API refuses."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,35 +68,29 @@ def test_idempotent_submit(client: LipSync, media: Media) -> None:
     client.wait(first["job_id"], interval=0.1)
 
 
-def test_cancel_a_running_job_then_refuse_to_cancel_it_again(client: LipSync, up: Up, media: Media) -> None:
+@pytest.fixture
+def stuck_job(client: LipSync, up: Up, media: Media) -> Iterator[str]:
+    """A job that stays in flight (every poll throttled) until it is cancelled."""
     admin = EmulatorAdmin(up.document["emulator"])
-    # Every poll throttled: the job stays in flight until it is cancelled.
     admin.add_faults({"fault": "throttle", "action": "CVGetResult", "count": 10_000})
     try:
-        job_id = client.submit(mode="lite", video=media.url("face.mp4"), audio=media.url("voice.wav"))[
-            "job_id"
-        ]
-        assert client.cancel(job_id)["status"] == "CANCELLED"
-        assert client.wait(job_id, interval=0.1)["status"] == "CANCELLED"
-        with pytest.raises(LipSyncError) as refused:
-            client.cancel(job_id)
-        assert refused.value.status == 409
+        yield client.submit(mode="lite", video=media.url("face.mp4"), audio=media.url("voice.wav"))["job_id"]
     finally:
         admin.clear_faults()
 
 
-def test_wait_gives_up_at_its_timeout(client: LipSync, up: Up, media: Media) -> None:
-    admin = EmulatorAdmin(up.document["emulator"])
-    admin.add_faults({"fault": "throttle", "action": "CVGetResult", "count": 10_000})
-    try:
-        job_id = client.submit(mode="lite", video=media.url("face.mp4"), audio=media.url("voice.wav"))[
-            "job_id"
-        ]
-        with pytest.raises(JobTimeoutError, match="still"):
-            client.wait(job_id, timeout=0, interval=0.1)
-        client.cancel(job_id)
-    finally:
-        admin.clear_faults()
+def test_cancel_a_running_job_then_refuse_to_cancel_it_again(client: LipSync, stuck_job: str) -> None:
+    assert client.cancel(stuck_job)["status"] == "CANCELLED"
+    assert client.wait(stuck_job, interval=0.1)["status"] == "CANCELLED"
+    with pytest.raises(LipSyncError) as refused:
+        client.cancel(stuck_job)
+    assert refused.value.status == 409
+
+
+def test_wait_gives_up_at_its_timeout(client: LipSync, stuck_job: str) -> None:
+    with pytest.raises(JobTimeoutError, match="still"):
+        client.wait(stuck_job, timeout=0, interval=0.1)
+    client.cancel(stuck_job)
 
 
 def test_refusals_are_errors_with_status_and_fields(client: LipSync) -> None:

@@ -88,24 +88,16 @@ def list_jobs(*, store: JobStore, status: str | None, limit: int, next_token: st
     start = _decode_token(next_token)
     if start:
         kwargs["ExclusiveStartKey"] = start
-    if status:
-        answer = store.table.query(
-            IndexName="by-status",
-            KeyConditionExpression="#s = :s",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": status},
-            ScanIndexForward=False,
-            **kwargs,
-        )
-    else:
-        answer = store.table.query(
-            IndexName="by-created",
-            KeyConditionExpression="#k = :k",
-            ExpressionAttributeNames={"#k": "kind"},
-            ExpressionAttributeValues={":k": LISTED_KIND},
-            ScanIndexForward=False,
-            **kwargs,
-        )
+    # Newest first through an index either way: by status, or every job (one constant "kind").
+    index, name, value = ("by-status", "status", status) if status else ("by-created", "kind", LISTED_KIND)
+    answer = store.table.query(
+        IndexName=index,
+        KeyConditionExpression="#k = :k",
+        ExpressionAttributeNames={"#k": name},
+        ExpressionAttributeValues={":k": value},
+        ScanIndexForward=False,
+        **kwargs,
+    )
     jobs = [public_view(from_dynamo(item)) for item in answer.get("Items", [])]
     return {"jobs": jobs, "next_token": _encode_token(answer.get("LastEvaluatedKey"))}
 

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from typing import Any
@@ -161,6 +162,8 @@ def _watch_jobs(runtime: Any, out: Output, stopped: threading.Event) -> None:
 def up(args: argparse.Namespace, out: Output) -> int:
     from lipsync.local.runtime import LocalPorts, LocalRuntime
 
+    from .run import ctrl_c_once
+
     ports = LocalPorts(
         aws=pick_port(args.port, "port", out),
         api=pick_port(args.api_port, "api_port", out),
@@ -169,10 +172,8 @@ def up(args: argparse.Namespace, out: Output) -> int:
     stopped = threading.Event()
 
     def stop(*_: Any) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the way out
         stopped.set()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def log_request(method: str, path: str, status: int) -> None:
         out.log(f"{time.strftime('%H:%M:%S')} API {method} {path} {status}")
@@ -180,29 +181,36 @@ def up(args: argparse.Namespace, out: Output) -> int:
     # Many jobs at once share each in-process boto3 client's ten connections: urllib3 says so, harmlessly.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     runtime = LocalRuntime(ports=ports, authorizer=_authorizer(args.auth), on_request=log_request)
-    watcher = None
-    try:
+    with ctrl_c_once():  # Ctrl-C while starting: what started is stopped, once
         if out.interactive:
             with out.console.status("starting moto, the emulator and the synthesized stack"):
                 endpoints = runtime.start()
         else:
             endpoints = runtime.start()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    watcher = threading.Thread(target=_watch_jobs, args=(runtime, out, stopped), daemon=True)
+    try:
         queue = _events_queue(runtime)
         document = {**vars(endpoints), "events_queue": queue, "region": endpoints_region()}
         out.result(document, human=_banner(endpoints, args.auth), quiet=endpoints.api)
-        watcher = threading.Thread(target=_watch_jobs, args=(runtime, out, stopped), daemon=True)
         watcher.start()
         stopped.wait()
-    finally:
+    except BaseException:
         stopped.set()
-        if watcher is not None:
+        if watcher.is_alive():
             watcher.join()
         runtime.stop()
-        for sig, handler in previous.items():
-            if signal.getsignal(sig) is stop:  # after Ctrl-C, a second one stays ignored
-                signal.signal(sig, handler)
+        raise
+    # Stopped (Ctrl-C or SIGTERM): the job log's last look, the emulator's work directory (the only
+    # files the stack writes), then out at once; the rest lives in memory and in threads (as `run`).
+    watcher.join()
+    logging.disable(logging.CRITICAL)
+    runtime.emulator.close()
     out.say("stopped")
-    return codes.OK
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(codes.OK)
 
 
 def events(args: argparse.Namespace, out: Output) -> int:

@@ -39,7 +39,8 @@ ACCEPTED: dict[str, str] = {
     "web ACL to the stage where the account has one.",
     "AwsSolutions-SQS3": "This queue is itself the failure destination for start's asynchronous deliveries.",
     "AwsSolutions-SMG4": "The secret holds Volcengine access keys, issued and rotated in Volcengine's "
-    "console; the functions read it through a 5-minute cache, so a rotation is picked up without a deploy.",
+    "console; the functions read it through a 5-minute cache, so a rotation is picked up without a deploy. "
+    "The webhook key is shared with each receiver, so it changes only when its owner says so.",
 }
 
 

@@ -15,6 +15,7 @@ from .monitoring import Monitoring
 from .nag import acknowledge_findings
 from .signing_layer import SigningLayer
 from .storage import Storage
+from .webhooks import Webhooks
 from .workflow import JobWorkflow
 
 
@@ -76,6 +77,7 @@ class LipSyncStack(cdk.Stack):
             bucket=storage.bucket,
             api_function=entry_functions.api,
         )
+        webhooks = Webhooks(self, "Webhooks", factory=factory, table=storage.table, bus=job_events.bus)
         monitoring = Monitoring(
             self,
             "Monitoring",
@@ -114,6 +116,10 @@ class LipSyncStack(cdk.Stack):
                 "Jobs API base URL (IAM: SigV4-sign for execute-api): POST /jobs, GET /jobs, POST /uploads",
             ),
             "AlarmTopicArn": (monitoring.topic.topic_arn, "SNS topic the alarms notify; subscribe to it"),
+            "WebhookSecretArn": (
+                webhooks.secret.secret_arn,
+                "The key that signs job webhooks (verify_webhook)",
+            ),
         }.items():
             cdk.CfnOutput(self, name, value=value, description=description)
         acknowledge_findings(self)

@@ -159,6 +159,17 @@ def _watch_jobs(runtime: Any, out: Output, stopped: threading.Event) -> None:
         stopped.wait(WATCH_SECONDS)
 
 
+class _OneLineLog(logging.Handler):
+    def __init__(self, out: Output) -> None:
+        super().__init__()
+        self.out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        reason = f": {type(error).__name__}: {error}" if error else ""
+        self.out.log(f"{time.strftime('%H:%M:%S')} {record.getMessage()}{reason}")
+
+
 def up(args: argparse.Namespace, out: Output) -> int:
     from lipsync.local.runtime import LocalPorts, LocalRuntime
 
@@ -180,6 +191,9 @@ def up(args: argparse.Namespace, out: Output) -> int:
 
     # Many jobs at once share each in-process boto3 client's ten connections: urllib3 says so, harmlessly.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    # A trigger's handler that fails (a webhook answering 500, to be retried) is one line, not a traceback.
+    triggers = logging.getLogger("lipsync.local.triggers")
+    triggers.handlers, triggers.propagate = [_OneLineLog(out)], False
     runtime = LocalRuntime(ports=ports, authorizer=_authorizer(args.auth), on_request=log_request)
     with ctrl_c_once():  # Ctrl-C while starting: what started is stopped, once
         if out.interactive:

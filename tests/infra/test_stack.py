@@ -74,7 +74,7 @@ def actions(statements: list[dict[str, Any]]) -> set[str]:
 
 def test_the_core_resources(template: Template) -> None:
     ours = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
-    assert len(ours) == 7, "submit, poll, copy_result, record_failure, start, api, batch_progress"
+    assert len(ours) == 8, "submit, poll, copy_result, record_failure, start, api, batch_progress, webhook"
     for function in ours.values():
         assert function["Properties"]["Runtime"] == "python3.14"
         assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
@@ -281,6 +281,7 @@ def test_the_request_rule_matches_only_the_request_detail_type(template: Templat
             "detail-type": ["LipSync Job Succeeded", "LipSync Job Failed", "LipSync Job Cancelled"],
             "detail": {"job_id": [{"prefix": "batch-"}]},
         },
+        {"detail-type": ["LipSync Job Succeeded", "LipSync Job Failed", "LipSync Job Cancelled"]},  # webhooks
     ]
     template.has_resource_properties(
         "AWS::Events::Archive",

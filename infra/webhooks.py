@@ -1,0 +1,58 @@
+"""Per-job webhooks: every terminal job event goes to ``webhook``, which POSTs it, signed with the
+generated secret, to the job's webhook URL if it asked for one; Lambda retries a failed delivery
+twice (with backoff), then keeps it in a queue."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from lipsync_core.jobs.events import CANCELLED, FAILED, SUCCEEDED
+
+from .functions import FunctionFactory, failed_deliveries_queue
+
+
+class Webhooks(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        factory: FunctionFactory,
+        table: dynamodb.ITableV2,
+        bus: events.IEventBus,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # The signing key: 32 letters and digits, which is also valid base64 (Standard Webhooks' form).
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description="The key that signs job webhooks (Standard Webhooks: prefix whsec_ elsewhere)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, include_space=False, password_length=32
+            ),
+        )
+        self.function = factory.build(
+            self, "webhook", timeout=30, environment={"WEBHOOK_SECRET_ID": self.secret.secret_arn}
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table.table_arn])
+        )
+        self.secret.grant_read(self.function)
+        self.failed_deliveries = failed_deliveries_queue(self)
+        self.function.configure_async_invoke(
+            retry_attempts=2, on_failure=destinations.SqsDestination(self.failed_deliveries)
+        )
+        self.rule = events.Rule(
+            self,
+            "JobEnded",
+            event_bus=bus,
+            description="A job ended: POST it to the job's webhook, if it has one",
+            event_pattern=events.EventPattern(detail_type=[SUCCEEDED, FAILED, CANCELLED]),
+            targets=[targets.LambdaFunction(self.function, retry_attempts=8)],
+        )

@@ -74,11 +74,12 @@ class EntryPoints(Construct):
         dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
-        bucket.add_event_notification(
-            s3.EventType.OBJECT_CREATED,
-            s3n.LambdaDestination(start),
-            s3.NotificationKeyFilter(prefix=MANIFEST_PREFIX, suffix=".json"),
-        )
+        for suffix in (".json", ".jsonl"):  # one job; a batch (JSON Lines)
+            bucket.add_event_notification(
+                s3.EventType.OBJECT_CREATED,
+                s3n.LambdaDestination(start),
+                s3.NotificationKeyFilter(prefix=MANIFEST_PREFIX, suffix=suffix),
+            )
         self.requested_rule = events.Rule(
             self,
             "Requested",
@@ -146,6 +147,8 @@ class EntryPoints(Construct):
                 authorization_type=apigateway.AuthorizationType.IAM
             ),
         )
+        # RestApi adds its own Endpoint output; the stack's ApiUrl output (with a description) says it.
+        api.node.try_remove_child("Endpoint")
         integration = apigateway.LambdaIntegration(function)
         validate_all = api.add_request_validator(
             "ValidateAll", validate_request_body=True, validate_request_parameters=True
@@ -183,6 +186,19 @@ class EntryPoints(Construct):
             request_parameters={"method.request.path.job_id": True},
         )
         api.root.add_resource("uploads").add_method("POST", integration, request_validator=validate_all)
+        batches = api.root.add_resource("batches")
+        batches.add_method(
+            "POST",
+            integration,
+            request_validator=validate_all,
+            request_parameters={"method.request.header.Idempotency-Key": False},
+        )
+        batches.add_resource("{batch_id}").add_method(
+            "GET",
+            integration,
+            request_validator=validate_all,
+            request_parameters={"method.request.path.batch_id": True},
+        )
         return api
 
     def grant_invoke(self, grantee: iam.IGrantable) -> None:

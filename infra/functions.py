@@ -115,6 +115,17 @@ def item_access(*tables: dynamodb.ITableV2) -> iam.PolicyStatement:
     )
 
 
+def failed_deliveries_queue(scope: Construct) -> sqs.Queue:
+    """Where deliveries that still fail after their retries are kept (two weeks), not lost."""
+    return sqs.Queue(
+        scope,
+        "FailedDeliveries",
+        retention_period=cdk.Duration.days(14),
+        enforce_ssl=True,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+    )
+
+
 class WorkflowFunctions(Construct):
     """The state machine's tasks."""
 
@@ -172,13 +183,7 @@ class EntryFunctions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         environment = {"STATE_MACHINE_ARN": state_machine.state_machine_arn}
-        self.failed_deliveries = sqs.Queue(
-            self,
-            "FailedDeliveries",
-            retention_period=cdk.Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
+        self.failed_deliveries = failed_deliveries_queue(self)
         self.start = factory.build(self, "start", timeout=60, environment=environment)
         # Asynchronous deliveries that still fail after Lambda's retries are kept, not lost.
         self.start.configure_async_invoke(
@@ -209,12 +214,12 @@ class EntryFunctions(Construct):
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("rejections/*")])
         )
         self.api.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/by-status"])
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[f"{table.table_arn}/index/by-status", f"{table.table_arn}/index/by-created"],
+            )
         )
         self.api.add_to_role_policy(item_access(factory.flow_table))  # cancel gives the slot back
-        self.api.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:Scan"], resources=[table.table_arn])
-        )
         self.api.add_to_role_policy(
             iam.PolicyStatement(actions=["states:StopExecution"], resources=[executions])
         )

@@ -40,6 +40,7 @@ ACKNOWLEDGED: dict[str, dict[str, str]] = {
         _iam5("*"): XRAY,
         _iam5(f"{MEDIA}/outputs/*"): "The API presigns GET URLs for results under outputs/ only.",
         _iam5(f"{MEDIA}/inputs/*"): "The API presigns upload URLs for new objects under inputs/ only.",
+        _iam5(f"{MEDIA}/jobs/batches/*"): "POST /batches writes its batch manifest under jobs/batches/ only.",
         _iam5(
             "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
             "<WorkflowStateMachine8F1B1C15.Name>:*"
@@ -51,6 +52,12 @@ ACKNOWLEDGED: dict[str, dict[str, str]] = {
             "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
             "<WorkflowStateMachine8F1B1C15.Name>:*"
         ): "The reconciler describes executions of this stack's state machine only (read-only).",
+    },
+    "Batches/batch_progress-role": {_iam5("*"): XRAY},
+    "Webhooks/webhook-role": {_iam5("*"): XRAY},
+    "Webhooks/Secret": {
+        "AwsSolutions-SMG4": "The webhook signing key is shared with each receiver, so it changes only when "
+        "its owner says so, not on a schedule.",
     },
     "InputReader/Role": {
         _iam5(f"{MEDIA}/*"): "Input URLs are presigned for objects anywhere in the stack's own bucket "
@@ -87,7 +94,8 @@ ACKNOWLEDGED: dict[str, dict[str, str]] = {
     },
     "EntryFunctions/FailedDeliveries": {
         "AwsSolutions-SQS3": "This queue is itself the dead-letter queue: of start's asynchronous "
-        "deliveries and of the request, status-change and sweep rules' targets.",
+        "deliveries, of webhook deliveries, and of every rule's target (requests, status changes, the "
+        "sweep, batch progress, webhooks).",
     },
     "Credentials/Secret": {
         "AwsSolutions-SMG4": "The secret holds Volcengine access keys, issued and rotated in Volcengine's "

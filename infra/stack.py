@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from .batches import Batches
 from .config import StackConfig
 from .credentials import VolcCredentials
 from .entry_points import EntryPoints
@@ -16,6 +17,7 @@ from .nag import acknowledge_findings
 from .reconciliation import Reconciliation
 from .signing_layer import SigningLayer
 from .storage import Storage
+from .webhooks import Webhooks
 from .workflow import JobWorkflow
 
 
@@ -80,6 +82,24 @@ class LipSyncStack(cdk.Stack):
             api_function=entry_functions.api,
             dead_letters=entry_functions.failed_deliveries,
         )
+        Batches(
+            self,
+            "Batches",
+            factory=factory,
+            table=storage.table,
+            bus=job_events.bus,
+            bucket=storage.bucket,
+            api_function=entry_functions.api,
+            dead_letters=entry_functions.failed_deliveries,
+        )
+        webhooks = Webhooks(
+            self,
+            "Webhooks",
+            factory=factory,
+            table=storage.table,
+            bus=job_events.bus,
+            dead_letters=entry_functions.failed_deliveries,
+        )
         monitoring = Monitoring(
             self,
             "Monitoring",
@@ -99,14 +119,33 @@ class LipSyncStack(cdk.Stack):
             table=storage.table,
         )
 
-        for name, value in {
-            "BucketName": storage.bucket.bucket_name,
-            "EventBusName": job_events.bus.event_bus_name,
-            "JobTableName": storage.table.table_name,
-            "StateMachineArn": workflow.state_machine.state_machine_arn,
-            "SecretArn": credentials.secret.secret_arn,
-            "ApiUrl": entry_points.api.url,
-            "AlarmTopicArn": monitoring.topic.topic_arn,
+        for name, (value, description) in {
+            "BucketName": (
+                storage.bucket.bucket_name,
+                "Media bucket: inputs under inputs/, job manifests under jobs/, results under outputs/",
+            ),
+            "EventBusName": (
+                job_events.bus.event_bus_name,
+                "Event bus: put 'LipSync Job Requested' here; job outcomes are announced here",
+            ),
+            "JobTableName": (storage.table.table_name, "DynamoDB table of job records (one item per job)"),
+            "StateMachineArn": (
+                workflow.state_machine.state_machine_arn,
+                "The job workflow (one execution per job)",
+            ),
+            "SecretArn": (
+                credentials.secret.secret_arn,
+                "Volcengine access key pair (JSON); set it after deploying",
+            ),
+            "ApiUrl": (
+                entry_points.api.url,
+                "Jobs API base URL (IAM: SigV4-sign for execute-api): POST /jobs, GET /jobs, POST /uploads",
+            ),
+            "AlarmTopicArn": (monitoring.topic.topic_arn, "SNS topic the alarms notify; subscribe to it"),
+            "WebhookSecretArn": (
+                webhooks.secret.secret_arn,
+                "The key that signs job webhooks (verify_webhook)",
+            ),
         }.items():
-            cdk.CfnOutput(self, name, value=value)
+            cdk.CfnOutput(self, name, value=value, description=description)
         acknowledge_findings(self)

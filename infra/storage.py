@@ -61,7 +61,13 @@ class Storage(Construct):
                     index_name="by-status",
                     partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
                     sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
-                )
+                ),
+                # Every job, newest first: one constant partition ("kind" = "job") sorted by creation.
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name="by-created",
+                    partition_key=dynamodb.Attribute(name="kind", type=dynamodb.AttributeType.STRING),
+                    sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+                ),
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )

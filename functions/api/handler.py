@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from lipsync_core.jobs import queries, runtime
+from lipsync_core.jobs import batches, queries, runtime
 from lipsync_core.jobs.intake import JobConflictError, RequestRejectedError, accept, derive_job_id
 from lipsync_core.jobs.limits import (
     MAX_IDEMPOTENCY_KEY_CHARS,
@@ -109,7 +109,7 @@ def get_job(job_id: str) -> dict[str, Any]:
     return queries.get_job(_job_id(job_id), store=runtime.job_store(), s3=runtime.s3_client())
 
 
-@app.get("/jobs", summary="List jobs, newest first within a status")
+@app.get("/jobs", summary="List jobs, newest first")
 def list_jobs(
     status: Annotated[JobStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -140,6 +140,34 @@ def create_uploads(request: UploadRequest | None = None) -> dict[str, Any]:
         video_content_type=request.video_content_type,
         audio_content_type=request.audio_content_type,
     )
+
+
+@app.post("/batches", summary="Start a batch: one job request per line (JSON Lines)")
+def create_batch() -> Response[dict[str, Any]]:
+    """Validated and recorded here; its jobs start from the manifest this puts under ``jobs/``."""
+    key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
+    settings = runtime.settings()
+    text = app.current_event.decoded_body or ""
+    batch_id = batches.batch_id_for("api", key or uuid.uuid4().hex)
+    batch, _, created = batches.register_batch(
+        text, batch_id=batch_id, store=runtime.job_store(), settings=settings
+    )
+    runtime.s3_client().put_object(
+        Bucket=settings.bucket_name, Key=batches.manifest_key(batch_id), Body=text.encode("utf-8")
+    )
+    return Response(
+        status_code=202 if created else 200, content_type=content_types.APPLICATION_JSON, body=batch
+    )
+
+
+@app.get("/batches/<batch_id>", summary="A batch's progress: its jobs by status, its invalid lines")
+def get_batch(batch_id: str) -> dict[str, Any]:
+    return batches.summary(batches.get_batch(batch_id, store=runtime.job_store()))
+
+
+@app.exception_handler(batches.BatchNotFoundError)
+def batch_not_found(error: batches.BatchNotFoundError) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.NOT_FOUND, "no such batch")
 
 
 def _volc_or_none() -> Any:

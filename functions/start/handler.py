@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lipsync_core.jobs import runtime
+from lipsync_core.jobs import batches, runtime
 from lipsync_core.jobs.manifests import Intake, RequestEvent
 from lipsync_core.observability import logger, metric_sink, metrics, tracer
 
@@ -36,7 +36,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             (record.s3.bucket.name, record.s3.object) for record in s3_event.Records if record.s3.object
         ]
         outcomes = [
-            intake().from_manifest(bucket, obj.key, obj.versionId, obj.eTag) for bucket, obj in objects
+            (batches.from_manifest if obj.key.endswith(".jsonl") else Intake.from_manifest)(
+                intake(), bucket, obj.key, obj.versionId, obj.eTag
+            )
+            for bucket, obj in objects
         ]
     else:
         bus_event = parse(event=event, model=RequestEvent)

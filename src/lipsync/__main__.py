@@ -1,3 +1,3 @@
-from lipsync.cli import main
+from lipsync.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -1,172 +1,147 @@
-"""``lipsync run`` and ``lipsync demo``: one job through the whole local pipeline, as a user sees it:
-upload through the API's presigned URLs, start the job through the API, follow it, fetch the result."""
+"""``lipsync run`` and ``lipsync demo``: upload, submit, wait, download, through ``lipsync_client``,
+against a deployed stack (``--stack``/``--endpoint``) or, by default, a local stack started for the
+one job. Everything that can be checked first is checked before anything starts."""
 
 from __future__ import annotations
 
+import argparse
 import json
-import mimetypes
+import logging
+import signal
 import time
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
-import requests
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.syntax import Syntax
+from lipsync_client import LipSync
 
-from lipsync.local.runtime import LocalRuntime
+from . import output as codes
+from .jobs_cli import FOLLOW_SECONDS, follow, is_loopback, prepare, start
+from .output import Output
+from .preflight import Inputs, resolve_out
+from .target import client_for
 
-TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
-FOLLOW_SECONDS = 0.2  # how often the progress bar asks the API
+LOCAL_FOLLOW_SECONDS = 0.2  # the local API answers in milliseconds
+STARTING = "starting the local stack (moto, the emulator, the synthesized workflow)"
 
 
-def parse_option(text: str) -> tuple[str, Any]:
-    """``key=value``; the value is read as JSON when it can be (true, 1.5), else as a string."""
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise ValueError(f"--option takes key=value, got {text!r}")
+def _interrupt_once(signum: int, frame: Any) -> None:
+    """The first Ctrl-C stops the command; further ones are ignored while it cleans up, so that a
+    second press cannot leave the local stack's temporary files behind."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def ctrl_c_once() -> Iterator[None]:
+    """After an interruption Ctrl-C stays ignored: the command is on its way out."""
+    previous = signal.signal(signal.SIGINT, _interrupt_once)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def local_stack(out: Output) -> Iterator[Any]:
+    """The local runtime for one job: stopped after it, or on Ctrl-C left behind with its files removed."""
+    from lipsync.local.runtime import LocalRuntime
+
+    runtime = LocalRuntime()
     try:
-        return key, json.loads(raw)
-    except ValueError:
-        return key, raw
-
-
-def _content_type(path: Path, fallback: str) -> str:
-    guessed = mimetypes.guess_type(path.name)[0]
-    return guessed if guessed and guessed.split("/")[0] == fallback.split("/")[0] else fallback
-
-
-def run_job(
-    runtime: LocalRuntime,
-    video: Path,
-    audio: Path,
-    *,
-    mode: str,
-    options: dict[str, Any],
-    out: Path,
-    console: Console,
-) -> int:
-    assert runtime.endpoints
-    api = runtime.endpoints.api
-    types = {
-        "video_content_type": _content_type(video, "video/mp4"),
-        "audio_content_type": _content_type(audio, "audio/wav"),
-    }
-    uploads = requests.post(f"{api}/uploads", json=types, timeout=30).json()
-    for name, path in (("video", video), ("audio", audio)):
-        with path.open("rb") as body:
-            requests.put(
-                uploads[name]["upload_url"], data=body, headers=uploads[name]["headers"], timeout=120
-            ).raise_for_status()
-    request = {
-        "mode": mode,
-        "video": uploads["video"]["s3_uri"],
-        "audio": uploads["audio"]["s3_uri"],
-        "options": options,
-    }
-    answer = requests.post(f"{api}/jobs", json=request, timeout=30)
-    if answer.status_code >= 400:
-        console.print(f"[red]rejected ({answer.status_code}):[/] {answer.json().get('message')}")
-        for error in answer.json().get("errors", []):
-            console.print(f"  {error['field']}: {error['message']}")
-        return 2
-    job_id = answer.json()["job_id"]
-    console.print(f"job [bold]{job_id}[/] started: {mode}, {video.name} + {audio.name}")
-
-    columns = (
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        bar = progress.add_task("QUEUED", total=100)
-        while True:
-            job = requests.get(f"{api}/jobs/{job_id}", timeout=30).json()
-            service = f" / {job['service_status']}" if job.get("service_status") else ""
-            progress.update(bar, description=f"{job['status']}{service}", completed=job.get("progress") or 0)
-            if job["status"] in TERMINAL:
-                break
-            time.sleep(FOLLOW_SECONDS)  # the client's refresh rate, not synchronisation
-        if job["status"] == "SUCCEEDED":
-            progress.update(bar, completed=100)
-
-    event = runtime.wait_for_terminal_event(job_id)
-    if job["status"] != "SUCCEEDED":
-        error = event["detail"].get("error", {})
-        console.print(
-            f"[red]{event['detail-type']}:[/] {error.get('name')}: {error.get('message')}"
-            + (f" (code {error['code']})" if error.get("code") else "")
-        )
-        return 1
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with requests.get(job["output"]["url"], stream=True, timeout=120) as download:
-        download.raise_for_status()
-        with out.open("wb") as handle:
-            for chunk in download.iter_content(1 << 20):
-                handle.write(chunk)
-    console.print(
-        f"[green]result:[/] {out} ({job['output']['size_bytes']:,} bytes, "
-        f"{job['output'].get('duration_seconds')} s)"
-    )
-    console.print(f"[green]{event['detail-type']}[/] event:")
-    console.print(Syntax(json.dumps(event["detail"], indent=2), "json", theme="ansi_dark", word_wrap=True))
-    return 0
-
-
-def run(
-    video: Path,
-    audio: Path,
-    *,
-    mode: str,
-    options: dict[str, Any],
-    out: Path | None,
-    console: Console | None = None,
-) -> int:
-    console = console or Console()
-    for path in (video, audio):
-        if not path.is_file():
-            console.print(f"[red]no such file:[/] {path}")
-            return 2
-    with console.status("starting the local stack (moto, the emulator, the synthesized workflow)"):
-        runtime = LocalRuntime()
-        runtime.start()
-    try:
-        return run_job(
-            runtime,
-            video,
-            audio,
-            mode=mode,
-            options=options,
-            out=out or Path("out") / f"{video.stem}.lipsync.mp4",
-            console=console,
-        )
-    finally:
+        if out.interactive:
+            with out.console.status(STARTING):
+                runtime.start()
+        else:
+            runtime.start()
+        yield runtime
+    except KeyboardInterrupt:
+        # Ctrl-C answers at once: the emulator's work directory, the only files the stack writes, goes
+        # now; the rest lives in memory and in threads that end with the process (`cli.entry` leaves
+        # without waiting for them). What those threads would log on the way out is of no interest.
+        logging.disable(logging.CRITICAL)
+        runtime.emulator.close()
+        raise
+    except BaseException:
         runtime.stop()
+        raise
+    runtime.stop()
 
 
-def demo(out_dir: Path = Path("out"), console: Console | None = None) -> int:
+def _stem(reference: Path | str) -> str:
+    if isinstance(reference, Path):
+        return reference.stem
+    return PurePosixPath(urlsplit(reference).path).stem or "result"
+
+
+def _job(
+    client: LipSync,
+    *,
+    inputs: Inputs,
+    mode: str,
+    options: dict[str, Any],
+    target: Path,
+    out: Output,
+    interval: float,
+    runtime: Any = None,
+) -> int:
+    started = start(client, inputs, mode=mode, options=options, key=None)
+    job_id = started["job_id"]
+    names = " + ".join(ref.name if isinstance(ref, Path) else ref for ref in (inputs.video, inputs.audio))
+    out.say(f"job [bold]{job_id}[/] started: {mode}, {names}")
+    job = follow(client, job_id, out, timeout=None, interval=interval, remote=runtime is None)
+    # Locally the announced event is part of what a run shows (and the proof it was announced).
+    event = runtime.wait_for_terminal_event(job_id) if runtime is not None else None
+    if job["status"] != "SUCCEEDED":
+        error = job.get("error") or {}
+        code = f" (code {error['code']})" if error.get("code") else ""
+        out.result({"job": job, "output": None, "event": event})
+        out.error(f"job {job_id} {job['status'].lower()}: {error.get('name')}: {error.get('message')}{code}")
+        return codes.JOB_FAILED
+    path = client.download(job, target)
+    size = job["output"].get("size_bytes")
+    human = f"[green]result:[/] {path} ({size:,} bytes, {job['output'].get('duration_seconds')} s)"
+    if event is not None:
+        human += f"\n[green]{event['detail-type']}[/] event:\n" + json.dumps(event["detail"], indent=2)
+    out.result({"job": job, "output": str(path), "event": event}, human=human, quiet=str(path))
+    return codes.OK
+
+
+def run_with(args: argparse.Namespace, out: Output, *, video: str, audio: str) -> int:
+    client = client_for(args, required=False)
+    args.video, args.audio = video, audio
+    inputs, options = prepare(args, allow_http=client is None or is_loopback(client.endpoint))
+    target = resolve_out(args.out, f"{_stem(inputs.video)}.lipsync.mp4")
+    job = partial(_job, inputs=inputs, mode=args.mode, options=options, target=target, out=out)
+    with ctrl_c_once():
+        if client is not None:
+            return job(client, interval=FOLLOW_SECONDS)
+        with local_stack(out) as runtime:
+            local = LipSync(runtime.endpoints.api, sign=False)
+            return job(local, interval=LOCAL_FOLLOW_SECONDS, runtime=runtime)
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    return run_with(args, out, video=args.video, audio=args.audio)
+
+
+def demo(args: argparse.Namespace, out: Output) -> int:
     """Sample media made on the spot, then ``run`` on it."""
     import tempfile
 
     from lipsync.samples import make_talking_head, make_voice
 
-    console = console or Console()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="lipsync-demo-") as tmp:
         media = Path(tmp)
-        with console.status("making sample media: a 2 s talking head and a 5 s voice"):
-            video = make_talking_head(media / "talking-head.mp4", seconds=2.0)
-            audio = make_voice(media / "voice.wav", seconds=5.0)
-        code = run(
-            video,
-            audio,
-            mode="lite",
-            options={"align_audio_reverse": True},
-            out=out_dir / "demo-lipsync.mp4",
-            console=console,
-        )
-    console.print(
+        out.say("making sample media: a 2 s talking head and a 5 s voice")
+        video = make_talking_head(media / "talking-head.mp4", seconds=2.0)
+        audio = make_voice(media / "voice.wav", seconds=5.0)
+        args.mode, args.option = "lite", ["align_audio_reverse=true"]
+        args.out = args.out or "out/demo-lipsync.mp4"
+        code = run_with(args, out, video=str(video), audio=str(audio))
+    out.say(
         f"demo finished in {time.monotonic() - started:.1f} s "
         "(the 2 s template is played forward and backward to cover the 5 s voice)"
     )

@@ -54,7 +54,9 @@ def actions(statements: list[dict[str, Any]]) -> set[str]:
 
 def test_the_core_resources(template: Template) -> None:
     ours = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
-    assert len(ours) == 7, "submit, poll, copy_result, record_failure, start, api, reconcile"
+    assert len(ours) == 9, (
+        "submit, poll, copy_result, record_failure, start, api, reconcile, batch_progress, webhook"
+    )
     for function in ours.values():
         assert function["Properties"]["Runtime"] == "python3.14"
         assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
@@ -142,7 +144,6 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
         "states:StartExecution",
         "states:StopExecution",
         "dynamodb:Query",
-        "dynamodb:Scan",
         "s3:GetObject",
         "s3:PutObject",
     }
@@ -243,7 +244,7 @@ def test_every_api_method_requires_iam_and_validates(template: Template) -> None
         assert "RequestValidatorId" in props
         routes.add(props["HttpMethod"])
     assert routes == {"GET", "POST", "DELETE"}
-    assert len([m for m in methods.values() if m["Properties"]["HttpMethod"] != "OPTIONS"]) == 5
+    assert len([m for m in methods.values() if m["Properties"]["HttpMethod"] != "OPTIONS"]) == 7
     template.has_resource_properties(
         "AWS::ApiGateway::Stage",
         {
@@ -260,8 +261,13 @@ def test_the_request_rule_matches_only_the_request_detail_type(template: Templat
         for r in rules.values()
         if "EventBusName" in r["Properties"]  # rules on the stack's bus (the others are Step Functions')
     ]
+    ended = ["LipSync Job Succeeded", "LipSync Job Failed", "LipSync Job Cancelled"]
     expected = {"source": ["lipsync.client"], "detail-type": ["LipSync Job Requested"]}
-    assert patterns == [expected], "only the allowed sources (cdk.json) start paid jobs"
+    assert patterns == [
+        expected,  # only the allowed sources (cdk.json) start paid jobs
+        {"detail-type": ended, "detail": {"job_id": [{"prefix": "batch-"}]}},  # a batch's jobs, counted
+        {"detail-type": ended},  # webhooks
+    ]
     template.has_resource_properties("AWS::Events::Archive", {"EventPattern": expected, "RetentionDays": 30})
 
 
@@ -270,18 +276,33 @@ def test_manifests_under_jobs_trigger_start(template: Template) -> None:
         "Custom::S3BucketNotifications",
         {
             "NotificationConfiguration": {
-                "LambdaFunctionConfigurations": [
-                    Match.object_like(
-                        {
-                            "Events": ["s3:ObjectCreated:*"],
-                            "Filter": {
-                                "Key": {
-                                    "FilterRules": Match.array_with([{"Name": "suffix", "Value": ".json"}])
-                                }
-                            },
-                        }
-                    )
-                ]
+                "LambdaFunctionConfigurations": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Events": ["s3:ObjectCreated:*"],
+                                "Filter": {
+                                    "Key": {
+                                        "FilterRules": Match.array_with(
+                                            [{"Name": "suffix", "Value": ".json"}]
+                                        )
+                                    }
+                                },
+                            }
+                        ),
+                        Match.object_like(  # batches: JSON Lines manifests
+                            {
+                                "Filter": {
+                                    "Key": {
+                                        "FilterRules": Match.array_with(
+                                            [{"Name": "suffix", "Value": ".jsonl"}]
+                                        )
+                                    }
+                                },
+                            }
+                        ),
+                    ]
+                )
             }
         },
     )
@@ -289,17 +310,21 @@ def test_manifests_under_jobs_trigger_start(template: Template) -> None:
         "Custom::S3BucketNotifications",
         {
             "NotificationConfiguration": {
-                "LambdaFunctionConfigurations": [
-                    Match.object_like(
-                        {
-                            "Filter": {
-                                "Key": {
-                                    "FilterRules": Match.array_with([{"Name": "prefix", "Value": "jobs/"}])
+                "LambdaFunctionConfigurations": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Filter": {
+                                    "Key": {
+                                        "FilterRules": Match.array_with(
+                                            [{"Name": "prefix", "Value": "jobs/"}]
+                                        )
+                                    }
                                 }
                             }
-                        }
-                    )
-                ]
+                        )
+                    ]
+                )
             }
         },
     )

@@ -29,4 +29,5 @@ EVENT_SCHEMAS = {
     "LipSync Job Failed": "events/lipsync-job-failed.schema.json",
     "LipSync Job Rejected": "events/lipsync-job-rejected.schema.json",
     "LipSync Job Cancelled": "events/lipsync-job-cancelled.schema.json",
+    "LipSync Batch Finished": "events/lipsync-batch-finished.schema.json",
 }

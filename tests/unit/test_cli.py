@@ -29,13 +29,13 @@ def test_run_refuses_missing_files_and_bad_options(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["run", str(tmp_path / "none.mp4"), str(tmp_path / "none.wav")]) == 2
-    assert "no such file" in capsys.readouterr().out
+    assert capsys.readouterr().err == f"lipsync run: the video file {tmp_path / 'none.mp4'} does not exist\n"
     assert main(["run", "a.mp4", "b.wav", "--option", "novalue"]) == 2
     assert "key=value" in capsys.readouterr().err
 
 
 def test_options_are_read_as_json_when_they_can_be() -> None:
-    from lipsync.run import parse_option
+    from lipsync.jobs_cli import parse_option
 
     assert parse_option("align_audio=false") == ("align_audio", False)
     assert parse_option("templ_start_seconds=1.5") == ("templ_start_seconds", 1.5)

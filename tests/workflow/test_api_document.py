@@ -25,6 +25,8 @@ def test_it_describes_every_route_with_sigv4() -> None:
         ("GET", "/jobs/{job_id}"),
         ("DELETE", "/jobs/{job_id}"),
         ("POST", "/uploads"),
+        ("POST", "/batches"),
+        ("GET", "/batches/{batch_id}"),
     }
     for item in document["paths"].values():
         for operation in item.values():

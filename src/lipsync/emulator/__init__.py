@@ -52,7 +52,11 @@ class Emulator:
             work_dir=work_dir,
             seed=seed,
         )
-        self._httpd = EmulatorHTTPServer((host, port), self.service, self.principal)
+        try:
+            self._httpd = EmulatorHTTPServer((host, port), self.service, self.principal)
+        except OSError:  # a busy port: no work directory left behind
+            self.service.close()
+            raise
         bound_host, bound_port = self._httpd.server_address[:2]
         host_text = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
         shown_host = f"[{host_text}]" if ":" in host_text else host_text

@@ -25,6 +25,8 @@ from .aws_events import api_gateway_proxy
 from .seams import LambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# (method, url, headers, body) -> None to serve the request, or why it is refused (403): ``--auth iam``.
+Authorizer = Callable[[str, str, dict[str, str], bytes | None], str | None]
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 logger = logging.getLogger(__name__)
 
@@ -50,8 +52,17 @@ def proxy_answer(answer: dict[str, Any]) -> Response:
 
 
 class ApiServer:
-    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        authorizer: Authorizer | None = None,
+        on_request: Callable[[str, str, int], None] | None = None,
+    ) -> None:
         self._handler = handler
+        self._authorizer = authorizer
+        self._on_request = on_request  # told of every answer: method, path, status
         self._server = make_server(host, port, self._wsgi, threaded=True)
         self.url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(
@@ -59,7 +70,11 @@ class ApiServer:
         )
 
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        return self._answer(Request(environ))(environ, start_response)
+        request = Request(environ)
+        response = self._answer(request)
+        if self._on_request is not None:
+            self._on_request(request.method, request.path, response.status_code)
+        return response(environ, start_response)
 
     def _answer(self, request: Request) -> Response:
         declared = request.headers.get("Content-Length")
@@ -70,6 +85,12 @@ class ApiServer:
             data = request.get_data(cache=False)
         except RequestEntityTooLarge:
             return _json(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        if self._authorizer is not None:
+            raw_uri = request.environ.get("RAW_URI") or request.full_path.rstrip("?")
+            url = f"http://{request.headers.get('Host', '')}{raw_uri}"
+            refused = self._authorizer(request.method, url, dict(request.headers.items()), data or None)
+            if refused:
+                return _json(403, refused)
         try:
             body = data.decode("utf-8") if data else None
         except UnicodeDecodeError:

@@ -19,7 +19,7 @@ import requests
 from lipsync.emulator import Emulator, ServiceConfig
 from lipsync_core.jobs.flow_control import FlowLimits
 
-from .api_server import ApiServer
+from .api_server import ApiServer, Authorizer
 from .stack import MOTO_CONFIG, LocalStack
 from .synth import synthesized_template
 from .template import REGION
@@ -29,6 +29,15 @@ from .triggers import TriggerDispatcher
 # EMULATOR_SPEED times faster than the service: one definition, different configuration.
 TIME_SCALE = 0.05
 EMULATOR_SPEED = 20.0
+
+
+@dataclass(frozen=True)
+class LocalPorts:
+    """Where ``lipsync up`` listens on 127.0.0.1 (0: a free port)."""
+
+    aws: int = 0
+    api: int = 0
+    emulator: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,10 +59,15 @@ class LocalRuntime:
         time_scale: float = TIME_SCALE,
         emulator_speed: float = EMULATOR_SPEED,
         emulator_config: ServiceConfig | None = None,
+        ports: LocalPorts | None = None,
+        authorizer: Authorizer | None = None,
+        on_request: Callable[[str, str, int], None] | None = None,
     ) -> None:
         self.template_path = template_path
         self.time_scale = time_scale
-        self.emulator = Emulator(speed=emulator_speed, config=emulator_config)
+        self.ports = ports or LocalPorts()
+        self._authorizer, self._on_request = authorizer, on_request
+        self.emulator = Emulator(speed=emulator_speed, config=emulator_config, port=self.ports.emulator)
         self.stack: LocalStack | None = None
         self.dispatcher: TriggerDispatcher | None = None
         self.api: ApiServer | None = None
@@ -73,7 +87,7 @@ class LocalRuntime:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         template_path = self.template_path or synthesized_template()
         try:
-            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.aws, verbose=False)
             self._moto.start()
             host, port = self._moto.get_host_and_port()
             aws = f"http://{host}:{port}"
@@ -108,7 +122,12 @@ class LocalRuntime:
             self.dispatcher.start()
             registry = self.stack.registry
             api = registry.named("api")
-            self.api = ApiServer(lambda event, _: registry.call(api.name, event)).start()
+            self.api = ApiServer(
+                lambda event, _: registry.call(api.name, event),
+                port=self.ports.api,
+                authorizer=self._authorizer,
+                on_request=self._on_request,
+            ).start()
         except BaseException:
             self.stop()
             raise

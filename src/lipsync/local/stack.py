@@ -7,6 +7,7 @@ secret are the template's. Only the Volcengine endpoint, the credentials and tim
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import logging
@@ -133,7 +134,8 @@ class LocalStack:
             self._create_table(lid)
         secret_arn = ""
         for lid in template.of_type("AWS::SecretsManager::Secret"):
-            secret_arn = self._create_secret(lid)
+            arn = self._create_secret(lid)
+            secret_arn = arn if self._holds_volc_keys(lid) else secret_arn
         bus = ""
         for lid in template.of_type("AWS::Events::EventBus"):
             bus = template.physical[lid].name
@@ -217,16 +219,27 @@ class LocalStack:
             **kwargs,
         )
 
+    def _holds_volc_keys(self, logical_id: str) -> bool:
+        generated = self.template.resources[logical_id]["Properties"].get("GenerateSecretString", {})
+        return "access_key_id" in str(generated.get("SecretStringTemplate", ""))
+
     def _create_secret(self, logical_id: str) -> str:
+        """The Volcengine secret holds the emulator's keys; any other (the webhook key) a fresh value,
+        as Secrets Manager would generate it."""
         props = self.template.resources[logical_id]["Properties"]
-        value = {
+        value: dict[str, str] = {
             "access_key_id": self.volc_credentials.access_key_id,
             "secret_access_key": self.volc_credentials.secret_access_key,
         }
         if self.volc_credentials.session_token:
             value["session_token"] = self.volc_credentials.session_token
+        text = (
+            json.dumps(value)
+            if self._holds_volc_keys(logical_id)
+            else base64.b64encode(os.urandom(24)).decode()
+        )
         arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name=props.get("Name", logical_id), SecretString=json.dumps(value)
+            Name=props.get("Name", logical_id), SecretString=text
         )["ARN"]
         # moto picks the ARN's suffix: every later Ref to the secret must resolve to it.
         physical = self.template.physical[logical_id]

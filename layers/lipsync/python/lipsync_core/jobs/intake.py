@@ -105,6 +105,9 @@ def accept(
 ) -> Accepted:
     """Validate, record and start. ``delivery_job_id`` is used unless the request names its own."""
     request = parse_request(raw, settings)
+    from .webhooks import check_target  # here, not above: webhooks builds on intake
+
+    check_target(request, settings)  # the webhook URL's SSRF check (it resolves the host)
     job_id = request.job_id or delivery_job_id
     try:
         output_location(job_id, request, settings)

@@ -160,6 +160,26 @@ OptionValue = Annotated[
 AigcValue = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_AIGC_META_CHARS)]
 
 
+WebhookEvent = Literal["succeeded", "failed", "cancelled"]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("succeeded", "failed", "cancelled")
+
+
+class WebhookTarget(_Strict):
+    """Where the job's terminal events are POSTed, signed (Standard Webhooks; see ``webhooks``)."""
+
+    url: str = Field(max_length=2048)
+    events: list[WebhookEvent] = Field(
+        default_factory=lambda: list(WEBHOOK_EVENTS), min_length=1, max_length=3
+    )
+
+    @model_validator(mode="after")
+    def _scheme(self, info: ValidationInfo) -> WebhookTarget:
+        allow_http = bool((info.context or {}).get("allow_http"))
+        if not self.url.startswith("https://") and not (allow_http and self.url.startswith("http://")):
+            raise ValueError("webhook url must be https")
+        return self
+
+
 class JobRequest(_Strict):
     """What a user asks for, whichever entry point it came through."""
 
@@ -170,6 +190,7 @@ class JobRequest(_Strict):
     aigc_meta: dict[str, AigcValue] | None = Field(default=None, max_length=4)
     output: OutputLocation | None = None
     job_id: CallerJobId | None = None
+    webhook: WebhookTarget | None = None
 
     @field_validator("mode", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from .flow_control import FlowControl
 from .limits import check_document, parse_document
 from .models import TERMINAL_STATUSES
 from .settings import Settings
-from .store import JobNotFoundError, JobStore, from_dynamo
+from .store import LISTED_KIND, JobNotFoundError, JobStore, from_dynamo
 
 logger = logging.getLogger(__name__)
 RESULT_URL_SECONDS = 3600
@@ -38,6 +38,7 @@ PUBLIC_FIELDS = (
     "error",
     "output",
     "waiting",  # while QUEUED without capacity: why, how many are ahead, how often it asked
+    "history",
 )
 
 
@@ -74,8 +75,9 @@ def _encode_token(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(from_dynamo(key)).encode()).decode() if key else None
 
 
-_SCAN_KEYS = frozenset({"job_id"})  # the table's key; a by-status query adds the index's keys
-_QUERY_KEYS = frozenset({"job_id", "status", "created_at"})
+# The keys of a page's last item: the table's key plus the index's (by-status, or by-created).
+_STATUS_KEYS = frozenset({"job_id", "status", "created_at"})
+_CREATED_KEYS = frozenset({"job_id", "kind", "created_at"})
 
 
 def _decode_token(token: str | None, status: str | None) -> dict[str, Any] | None:
@@ -89,7 +91,8 @@ def _decode_token(token: str | None, status: str | None) -> dict[str, Any] | Non
         raise BadPageTokenError("next_token is not valid") from None
     if (
         not isinstance(value, dict)
-        or set(value) != (_QUERY_KEYS if status else _SCAN_KEYS)
+        or set(value) != (_STATUS_KEYS if status else _CREATED_KEYS)
+        or (status is None and value["kind"] != LISTED_KIND)
         or not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in value.values())
         or (status is not None and value["status"] != status)
     ):
@@ -98,22 +101,21 @@ def _decode_token(token: str | None, status: str | None) -> dict[str, Any] | Non
 
 
 def list_jobs(*, store: JobStore, status: str | None, limit: int, next_token: str | None) -> dict[str, Any]:
-    """Newest first within a status (the ``by-status`` index); all statuses by a table scan."""
+    """Newest first: within a status through the ``by-status`` index, all jobs through ``by-created``."""
     kwargs: dict[str, Any] = {"Limit": limit}
     start = _decode_token(next_token, status)
     if start:
         kwargs["ExclusiveStartKey"] = start
-    if status:
-        answer = store.table.query(
-            IndexName="by-status",
-            KeyConditionExpression="#s = :s",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": status},
-            ScanIndexForward=False,
-            **kwargs,
-        )
-    else:
-        answer = store.table.scan(**kwargs)
+    # Newest first through an index either way: by status, or every job (one constant "kind").
+    index, name, value = ("by-status", "status", status) if status else ("by-created", "kind", LISTED_KIND)
+    answer = store.table.query(
+        IndexName=index,
+        KeyConditionExpression="#k = :k",
+        ExpressionAttributeNames={"#k": name},
+        ExpressionAttributeValues={":k": value},
+        ScanIndexForward=False,
+        **kwargs,
+    )
     jobs = [public_view(from_dynamo(item)) for item in answer.get("Items", [])]
     return {"jobs": jobs, "next_token": _encode_token(answer.get("LastEvaluatedKey"))}
 

@@ -61,8 +61,16 @@ def check_url(url: str, policy: UrlPolicy) -> tuple[str, str, int, str]:
     return scheme, host, port, str(addresses[0])
 
 
-def open_result(url: str, policy: UrlPolicy) -> Any:
-    """A streaming ``urllib3`` response for ``url`` (the caller reads and releases it)."""
+def pinned_request(
+    method: str,
+    url: str,
+    policy: UrlPolicy,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    """One request to ``url`` after ``check_url``, connected to the checked address (the original name
+    for TLS and ``Host``), never following redirects. Returns the ``urllib3`` response, unread."""
     scheme, host, port, address = check_url(url, policy)
     parts = urlsplit(url)
     timeout = urllib3.Timeout(connect=policy.connect_timeout, read=policy.read_timeout)
@@ -81,10 +89,20 @@ def open_result(url: str, policy: UrlPolicy) -> Any:
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return pool.urlopen(
+        method,
+        target,
+        body=body,
+        headers={"Host": parts.netloc, **(headers or {})},
+        preload_content=False,
+        redirect=False,
+    )
+
+
+def open_result(url: str, policy: UrlPolicy) -> Any:
+    """A streaming ``urllib3`` response for ``url`` (the caller reads and releases it)."""
     try:
-        response = pool.urlopen(
-            "GET", target, headers={"Host": parts.netloc}, preload_content=False, redirect=False
-        )
+        response = pinned_request("GET", url, policy)
     except urllib3.exceptions.HTTPError as exc:
         raise ResultDownloadError(f"cannot fetch the result: {type(exc).__name__}") from None
     if response.status in (403, 404):

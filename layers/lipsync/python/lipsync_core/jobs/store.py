@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from .models import TERMINAL_STATUSES, JobRequest
 
+LISTED_KIND = "job"
 _NOT_TERMINAL = "NOT #status IN (:succeeded, :failed, :cancelled)"
 _TERMINAL_VALUES = {":succeeded": "SUCCEEDED", ":failed": "FAILED", ":cancelled": "CANCELLED"}
 
@@ -71,6 +72,7 @@ class JobStore:
         now = iso_now()
         item = {
             "job_id": job_id,
+            "kind": LISTED_KIND,  # the partition of the by-created index (every job, newest first)
             "status": status,
             "mode": request.mode.value,
             "request": request.model_dump(mode="json", exclude_none=True),

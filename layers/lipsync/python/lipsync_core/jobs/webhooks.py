@@ -1,0 +1,92 @@
+"""Per-job webhooks: a request may carry ``webhook: {url, events}``; each of the job's terminal events
+it asks for is POSTed there, signed as the Standard Webhooks spec says (``webhook-id`` is the
+EventBridge event's id, the same on every retry, so receivers can drop repeats).
+
+The URL gets the result URLs' SSRF checks twice: at intake (a clear rejection) and at delivery
+(resolved again, every address public, the connection pinned to the checked address). A failed
+delivery raises, so Lambda's asynchronous retries (with backoff) try again, and then its
+failure destination keeps the event.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import urllib3
+
+from lipsync_core.webhook_signatures import sign
+
+from . import events
+from .errors import ResultDownloadError, ResultUrlRejectedError
+from .intake import RequestRejectedError
+from .models import WEBHOOK_EVENTS, JobRequest
+from .result_url import UrlPolicy, check_url, pinned_request
+from .settings import Settings
+from .store import JobStore
+
+KINDS = {events.SUCCEEDED: "succeeded", events.FAILED: "failed", events.CANCELLED: "cancelled"}
+SECRET_ENV = "WEBHOOK_SECRET_ID"  # noqa: S105 - the name of a variable holding an ARN
+
+
+class WebhookDeliveryError(Exception):
+    """The receiver did not take the event (retried, then kept)."""
+
+
+def url_policy(settings: Settings) -> UrlPolicy:
+    return UrlPolicy(allow_local=settings.allow_local_urls, connect_timeout=5.0, read_timeout=10.0)
+
+
+def _reworded(error: Exception) -> str:
+    return str(error).replace("result URL", "webhook URL").replace("result host", "webhook host")
+
+
+def check_target(request: JobRequest, settings: Settings) -> None:
+    """At intake: an https URL whose host resolves to public addresses only."""
+    if request.webhook is None:
+        return
+    try:
+        check_url(request.webhook.url, url_policy(settings))
+    except (ResultUrlRejectedError, ResultDownloadError) as error:
+        message = _reworded(error)
+        raise RequestRejectedError(message, [{"field": "webhook.url", "message": message}]) from None
+
+
+def payload(event: dict[str, Any]) -> bytes:
+    """The Standard Webhooks body: ``type``, ``timestamp`` and the event's detail as ``data``."""
+    document = {"type": event["detail-type"], "timestamp": event.get("time"), "data": event["detail"]}
+    return json.dumps(document, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def deliver(event: dict[str, Any], *, store: JobStore, settings: Settings, secret: str) -> bool:
+    """POST one terminal event to its job's webhook, if it asked for it. True when delivered."""
+    kind = KINDS.get(str(event.get("detail-type")))
+    job_id = str((event.get("detail") or {}).get("job_id", ""))
+    if kind is None or not job_id:
+        return False
+    webhook = (store.get(job_id).get("request") or {}).get("webhook")
+    if not webhook or kind not in webhook.get("events", WEBHOOK_EVENTS):
+        return False
+    body = payload(event)
+    msg_id = f"msg_{event['id']}"
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "lipsync-webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+    }
+    try:
+        response = pinned_request("POST", webhook["url"], url_policy(settings), body=body, headers=headers)
+    except (ResultUrlRejectedError, ResultDownloadError) as error:
+        raise WebhookDeliveryError(_reworded(error)) from None
+    except urllib3.exceptions.HTTPError as error:
+        raise WebhookDeliveryError(f"the webhook could not be reached: {type(error).__name__}") from None
+    status = int(response.status)
+    response.drain_conn()
+    response.release_conn()
+    if not 200 <= status < 300:
+        raise WebhookDeliveryError(f"the webhook answered HTTP {status}")
+    return True

@@ -66,7 +66,7 @@ def _lazy(module: str, name: str) -> Command:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .target import add_target_arguments
+    from .target import add_service_limit_arguments, add_target_arguments
     from .up import DEFAULT_PORTS
 
     parser = argparse.ArgumentParser(
@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the result file, or a directory to put it in (default: out/VIDEO.lipsync.mp4)",
     )
     add_target_arguments(run)
+    add_service_limit_arguments(run)
 
     demo = command(
         "demo",
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default=None, help="the result file (default: out/demo-lipsync.mp4)")
     add_target_arguments(demo)
+    add_service_limit_arguments(demo)
 
     submit = command(
         "submit",
@@ -179,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         up.add_argument(
             flag, type=int, default=None, help=f"{what} (default: {port}, or a free port if busy; 0: any)"
         )
+    add_service_limit_arguments(up)
     up.add_argument(
         "--auth",
         choices=["none", "iam"],

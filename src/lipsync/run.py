@@ -22,7 +22,7 @@ from . import output as codes
 from .jobs_cli import FOLLOW_SECONDS, follow, is_loopback, prepare, start
 from .output import Output
 from .preflight import Inputs, resolve_out
-from .target import client_for
+from .target import client_for, service_config
 
 LOCAL_FOLLOW_SECONDS = 0.2  # the local API answers in milliseconds
 STARTING = "starting the local stack (moto, the emulator, the synthesized workflow)"
@@ -44,11 +44,11 @@ def ctrl_c_once() -> Iterator[None]:
 
 
 @contextmanager
-def local_stack(out: Output) -> Iterator[Any]:
+def local_stack(out: Output, service: Any = None) -> Iterator[Any]:
     """The local runtime for one job: stopped after it, or on Ctrl-C left behind with its files removed."""
     from lipsync.local.runtime import LocalRuntime
 
-    runtime = LocalRuntime()
+    runtime = LocalRuntime(emulator_config=service)
     try:
         if out.interactive:
             with out.console.status(STARTING):
@@ -117,7 +117,7 @@ def run_with(args: argparse.Namespace, out: Output, *, video: str, audio: str) -
     with ctrl_c_once():
         if client is not None:
             return job(client, interval=FOLLOW_SECONDS)
-        with local_stack(out) as runtime:
+        with local_stack(out, service_config(args)) as runtime:
             local = LipSync(runtime.endpoints.api, sign=False)
             return job(local, interval=LOCAL_FOLLOW_SECONDS, runtime=runtime)
 

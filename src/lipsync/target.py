@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from lipsync_client import LipSync
+
+from .output import InputError
+
+# The limits `lipsync up`, `run` and `demo` give the emulator (and so the stack's flow control), unless
+# told otherwise: conservative, like a new account's quota, so that a user sees the limits at work.
+LOCAL_SERVICE_QPS = 2.0
+LOCAL_SERVICE_UNFINISHED = 5
 
 
 class NoTargetError(ValueError):
@@ -41,3 +49,32 @@ def client_for(args: argparse.Namespace, *, required: bool = True) -> LipSync | 
     if required:
         raise NoTargetError("say which stack: --stack NAME or --endpoint URL (lipsync up prints the URL)")
     return None
+
+
+def add_service_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """The emulator's limits for a local stack (the stack's flow control follows them)."""
+    group = parser.add_argument_group("the local service's limits")
+    group.add_argument(
+        "--service-qps",
+        type=float,
+        default=LOCAL_SERVICE_QPS,
+        metavar="N",
+        help="requests per second per action and mode, as the service allows (0: no limit)",
+    )
+    group.add_argument(
+        "--service-unfinished",
+        type=int,
+        default=LOCAL_SERVICE_UNFINISHED,
+        metavar="N",
+        help="unfinished tasks per mode at once, as the service allows (0: no limit)",
+    )
+
+
+def service_config(args: argparse.Namespace) -> Any:
+    """The emulator's configuration from ``add_service_limit_arguments``' flags."""
+    from lipsync.emulator import ServiceConfig
+
+    qps, unfinished = getattr(args, "service_qps", 0), getattr(args, "service_unfinished", 0)
+    if qps < 0 or unfinished < 0:
+        raise InputError("--service-qps and --service-unfinished must not be negative")
+    return ServiceConfig(qps=qps, concurrency=unfinished)

@@ -48,7 +48,14 @@ def pick_port(value: int | None, flag: str, out: Output) -> int:
     return port
 
 
-def _banner(endpoints: Any, auth: str) -> str:
+def _limits(args: argparse.Namespace) -> str:
+    qps, unfinished = args.service_qps, args.service_unfinished
+    rate = f"{qps:g} requests/s per action" if qps else "no request limit"
+    tasks = f"{unfinished} unfinished tasks" if unfinished else "no task limit"
+    return f"(limits: {rate}, {tasks}; --service-qps, --service-unfinished)"
+
+
+def _banner(endpoints: Any, auth: str, limits: str = "") -> str:
     aws, api = endpoints.aws, endpoints.api
     request = json.dumps(
         {
@@ -61,7 +68,7 @@ def _banner(endpoints: Any, auth: str) -> str:
         [
             {
                 "EventBusName": endpoints.bus,
-                "Source": "me",
+                "Source": "lipsync.client",  # the request rule's allowed sources (cdk.json)
                 "DetailType": "LipSync Job Requested",
                 "Detail": request,
             }
@@ -76,7 +83,7 @@ def _banner(endpoints: Any, auth: str) -> str:
 
   AWS (moto)         {aws}   bucket [bold]{endpoints.bucket}[/], bus [bold]{endpoints.bus}[/]
   HTTP API           {api}   ({signed})
-  Volcengine (emu)   {endpoints.emulator}
+  Volcengine (emu)   {endpoints.emulator}   {limits}
 
 In another shell (moto accepts any credentials; the region must be this one):
 export AWS_ENDPOINT_URL={aws} AWS_DEFAULT_REGION={endpoints_region()}
@@ -174,6 +181,7 @@ def up(args: argparse.Namespace, out: Output) -> int:
     from lipsync.local.runtime import LocalPorts, LocalRuntime
 
     from .run import ctrl_c_once
+    from .target import service_config
 
     ports = LocalPorts(
         aws=pick_port(args.port, "port", out),
@@ -194,7 +202,12 @@ def up(args: argparse.Namespace, out: Output) -> int:
     # A trigger's handler that fails (a webhook answering 500, to be retried) is one line, not a traceback.
     triggers = logging.getLogger("lipsync.local.triggers")
     triggers.handlers, triggers.propagate = [_OneLineLog(out)], False
-    runtime = LocalRuntime(ports=ports, authorizer=_authorizer(args.auth), on_request=log_request)
+    runtime = LocalRuntime(
+        ports=ports,
+        authorizer=_authorizer(args.auth),
+        on_request=log_request,
+        emulator_config=service_config(args),
+    )
     with ctrl_c_once():  # Ctrl-C while starting: what started is stopped, once
         if out.interactive:
             with out.console.status("starting moto, the emulator and the synthesized stack"):
@@ -207,7 +220,7 @@ def up(args: argparse.Namespace, out: Output) -> int:
     try:
         queue = _events_queue(runtime)
         document = {**vars(endpoints), "events_queue": queue, "region": endpoints_region()}
-        out.result(document, human=_banner(endpoints, args.auth), quiet=endpoints.api)
+        out.result(document, human=_banner(endpoints, args.auth, _limits(args)), quiet=endpoints.api)
         watcher.start()
         stopped.wait()
     except BaseException:

@@ -48,9 +48,7 @@ def import_ms(path: Path, statement: str, preamble: str = "pass") -> float:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        layer = build_layer(
-            Path(tmp) / "layer", python_version=f"{sys.version_info[0]}.{sys.version_info[1]}"
-        )
+        layer = build_layer(Path(tmp) / "layer")
         sdk = Path(tmp) / "sdk"
         subprocess.run(  # noqa: S603
             [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(sdk), SDK_REQUIREMENT],

@@ -8,6 +8,8 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from .lambda_target import DEFAULT_PYTHON, LambdaTarget
+
 CONTEXT_PREFIX = "lipsync:"
 
 
@@ -30,6 +32,10 @@ class StackConfig:
     input_expiry_days: int = 30  # lifecycle for uploaded inputs
     copy_memory_mb: int = 256  # the copy streams: memory stays bounded whatever the result's size
     allow_local_urls: bool = False  # http and private result URLs: only for the offline runtime
+    # What the functions run on; everything derived from these lives in lambda_target.py.
+    python_version: str = DEFAULT_PYTHON
+    architecture: str = "x86_64"  # or arm64
+    powertools_layer: str = "managed"  # or bundled: our own layer, where Powertools publishes none
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackConfig:
@@ -49,6 +55,7 @@ class StackConfig:
             else:
                 values[field.name] = str(raw)
         config = cls(**values)
+        config.lambda_target  # noqa: B018 - validates the runtime fields now, with a clear message
         if config.job_deadline_seconds >= 11 * 3600:
             raise ValueError("job_deadline_seconds must stay under the service's 12-hour task lifetime")
         return config
@@ -57,3 +64,7 @@ class StackConfig:
     def state_machine_timeout(self) -> cdk.Duration:
         """A backstop past the job deadline, which the poll step enforces first."""
         return cdk.Duration.seconds(self.job_deadline_seconds + 1800)
+
+    @property
+    def lambda_target(self) -> LambdaTarget:
+        return LambdaTarget(self.python_version, self.architecture, self.powertools_layer)

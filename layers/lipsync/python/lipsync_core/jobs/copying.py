@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from .result_url import ResultUrlExpiredError, UrlPolicy, open_result
 from .settings import Settings
 from .store import JobStore
 
-READ_CHUNK = 256 * 1024
+READ_CHUNK = 1024 * 1024  # fewer, larger chunks: each is hashed and copied with the GIL released
 MIN_PART_BYTES = 5 * 1024 * 1024  # S3's minimum for every part but the last
 
 
@@ -44,58 +45,79 @@ def output_location(job_id: str, request: JobRequest, settings: Settings) -> tup
 def stream_to_s3(
     response: Any, s3: Any, bucket: str, key: str, *, part_bytes: int, metadata: dict[str, str]
 ) -> tuple[int, str]:
-    """Upload the response body to ``bucket/key``; returns (size, sha256 hex). Aborts on failure."""
+    """Upload the response body to ``bucket/key``; returns (size, sha256 hex). Aborts on failure.
+
+    Download and upload overlap: one thread uploads a full part while this one fills the next, so
+    memory holds two parts. Each byte is copied once (from the socket's chunk into the part) and
+    hashed once for the whole-object SHA-256, here, beside the upload; the per-part checksum S3
+    verifies is computed by the uploading thread.
+    """
     part_bytes = max(part_bytes, MIN_PART_BYTES)
     upload = s3.create_multipart_upload(
         Bucket=bucket, Key=key, ContentType="video/mp4", ChecksumAlgorithm="SHA256", Metadata=metadata
     )
     upload_id = upload["UploadId"]
-    try:
-        digest, size = hashlib.sha256(), 0
-        parts: list[dict[str, Any]] = []
-        buffer = bytearray()
+    parts: list[dict[str, Any]] = []
 
-        def send(data: bytes) -> None:
-            checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
-            number = len(parts) + 1
-            answer = s3.upload_part(
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload_id,
-                PartNumber=number,
-                Body=data,
-                ChecksumAlgorithm="SHA256",
-                ChecksumSHA256=checksum,
-            )
-            parts.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum})
-
-        try:
-            for chunk in response.stream(READ_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                buffer += chunk
-                if len(buffer) >= part_bytes:
-                    send(bytes(buffer[:part_bytes]))
-                    del buffer[:part_bytes]
-        except Exception as exc:  # urllib3 protocol errors, resets, timeouts
-            raise ResultDownloadError(
-                f"the result download broke off after {size} bytes: {type(exc).__name__}"
-            ) from None
-        finally:
-            response.release_conn()
-        declared = response.headers.get("Content-Length")
-        if declared is not None and int(declared) != size:
-            raise ResultDownloadError(f"the result was cut short: {size} of {declared} bytes")
-        if size == 0:
-            raise ResultDownloadError("the result is empty")
-        if buffer or not parts:
-            send(bytes(buffer))
-        s3.complete_multipart_upload(
-            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+    def send(number: int, data: bytes | bytearray) -> None:
+        checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        answer = s3.upload_part(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=data,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=checksum,
         )
-    except BaseException:
-        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-        raise
+        parts.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum})
+
+    with ThreadPoolExecutor(1, thread_name_prefix="upload-part") as uploader:
+        pending: Future[None] | None = None
+        try:
+            digest, size = hashlib.sha256(), 0
+            buffers = [bytearray(part_bytes), bytearray(part_bytes)]
+            filled, number = 0, 0
+            try:
+                for chunk in response.stream(READ_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        take = min(len(view), part_bytes - filled)
+                        buffers[0][filled : filled + take] = view[:take]
+                        filled, view = filled + take, view[take:]
+                        if filled == part_bytes:
+                            if pending is not None:
+                                pending.result()  # the other buffer is free once its part is up
+                            number += 1
+                            pending = uploader.submit(send, number, buffers[0])
+                            buffers.reverse()
+                            filled = 0
+            except Exception as exc:  # urllib3 protocol errors, resets, timeouts
+                raise ResultDownloadError(
+                    f"the result download broke off after {size} bytes: {type(exc).__name__}"
+                ) from None
+            finally:
+                response.release_conn()
+            declared = response.headers.get("Content-Length")
+            if declared is not None and int(declared) != size:
+                raise ResultDownloadError(f"the result was cut short: {size} of {declared} bytes")
+            if size == 0:
+                raise ResultDownloadError("the result is empty")
+            if pending is not None:
+                pending.result()
+                pending = None
+            if filled or not number:
+                send(number + 1, bytes(buffers[0][:filled]))
+            s3.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            if pending is not None:  # let a part in flight finish, so the abort leaves nothing behind
+                wait([pending])
+            s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            raise
     head = s3.head_object(Bucket=bucket, Key=key)
     if head["ContentLength"] != size:
         s3.delete_object(Bucket=bucket, Key=key)

@@ -70,7 +70,9 @@ def format_x_date(timestamp: datetime) -> str:
     """The ``X-Date`` value: UTC, basic ISO 8601 (``20250101T000000Z``)."""
     if timestamp.tzinfo is None:
         raise ValueError("timestamp must be timezone-aware")
-    return timestamp.astimezone(UTC).strftime(X_DATE_FORMAT)
+    t = timestamp if timestamp.tzinfo is UTC else timestamp.astimezone(UTC)
+    # The same text as strftime(X_DATE_FORMAT), at a quarter of its cost (it runs for every request).
+    return f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}{t.second:02d}Z"
 
 
 def parse_x_date(value: str) -> datetime:
@@ -100,6 +102,8 @@ def _encode(component: str) -> str:
 
 def canonical_query(query: QueryParams) -> str:
     """Keys sorted; keys and values percent-encoded (RFC 3986, space as ``%20``); lists repeated."""
+    if all(isinstance(value, str) for value in query.values()):
+        return _canonical_plain_query(tuple(query.items()))  # type: ignore[arg-type]
     pairs: list[str] = []
     for key in sorted(query):
         value = query[key]
@@ -107,6 +111,12 @@ def canonical_query(query: QueryParams) -> str:
         for item in values:
             pairs.append(f"{_encode(key)}={_encode(item)}")
     return "&".join(pairs)
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_plain_query(items: tuple[tuple[str, str], ...]) -> str:
+    """A query of single values (``Action`` and ``Version``, nearly always): computed once."""
+    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in sorted(items))
 
 
 def canonical_headers(headers: Mapping[str, str]) -> tuple[str, str]:

@@ -103,7 +103,7 @@ def _encode(component: str) -> str:
 def canonical_query(query: QueryParams) -> str:
     """Keys sorted; keys and values percent-encoded (RFC 3986, space as ``%20``); lists repeated."""
     if all(isinstance(value, str) for value in query.values()):
-        return _canonical_plain_query(tuple(query.items()))  # type: ignore[arg-type]
+        return _canonical_plain_query(tuple(query.items()))
     pairs: list[str] = []
     for key in sorted(query):
         value = query[key]

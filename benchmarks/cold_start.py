@@ -40,6 +40,13 @@ def ship(folder: Path, destination: Path, *, bytecode: bool = True) -> Path:
     return python
 
 
+def writable_again(folder: Path) -> None:
+    """So the scratch folder can be removed by a user who is not root."""
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir():
+            path.chmod(path.stat().st_mode | 0o200)
+
+
 def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 

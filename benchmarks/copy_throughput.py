@@ -45,14 +45,14 @@ class Hashing:
 started, cpu = time.perf_counter(), time.process_time()
 response = open_result(url, UrlPolicy(allow_local=True))
 if how == "ours":
-    stream_to_s3(response, s3, "bench", "out.mp4", part_bytes=%(part)d, metadata={})
+    stream_to_s3(response, s3, "bench", "out.mp4", part_bytes=int(sys.argv[4]), metadata={})
 else:
     s3.upload_fileobj(Hashing(response) if how == "hashing" else response, "bench", "out.mp4")
 wall, cpu = time.perf_counter() - started, time.process_time() - cpu
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 s3.delete_object(Bucket="bench", Key="out.mp4")
 print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak_kb / 1024}))
-""" % {"part": PART}
+"""
 
 
 def make_result(path: Path) -> None:
@@ -64,7 +64,7 @@ def make_result(path: Path) -> None:
 
 def copy(endpoint: str, url: str, how: str) -> dict[str, float]:
     out = subprocess.run(  # noqa: S603 - our interpreter, fixed code
-        [sys.executable, "-c", COPY, endpoint, url, how],
+        [sys.executable, "-c", COPY, endpoint, url, how, str(PART)],
         check=False,
         capture_output=True,
         text=True,

@@ -52,9 +52,9 @@ def print_table(rows: list[Row]) -> None:
 
 def install_sdk(python: str, folder: Path) -> Path:
     """The official SDK, from PyPI into a scratch folder, for ``python`` (never a dependency of ours)."""
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--root-user-action=ignore"]
     subprocess.run(  # noqa: S603 - an interpreter and fixed arguments
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(folder)]
-        + ["--root-user-action=ignore", SDK_REQUIREMENT],
+        [*pip, "--target", str(folder), SDK_REQUIREMENT],
         check=True,
         env={**os.environ, "PIP_NO_WARN_SCRIPT_LOCATION": "1"},
     )

@@ -40,8 +40,9 @@ class ServiceConfig:
     concurrency: int = 0  # unfinished tasks per req_key; 0: unlimited
     render_workers: int = 2
     # Encoding holds the GIL for much of its time: rendering in worker processes leaves this
-    # process (with, locally, the whole pipeline in it) free to answer requests.
-    render_in_processes: bool = True
+    # process (with, locally, the whole pipeline in it) free to answer requests. Opt-in: like any
+    # multiprocessing start method but fork, it re-imports the main script (which needs a main guard).
+    render_in_processes: bool = False
     limits: Limits = field(default_factory=Limits)
 
 

@@ -33,6 +33,7 @@ def _original(function: Any) -> Any:
 def check_caches() -> None:
     """Raise ``MotoSeamError`` unless moto still has the shapes cached here."""
     from moto.core import responses
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
     from moto.stepfunctions.parser.asl.utils import boto_client
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -50,6 +51,9 @@ def check_caches() -> None:
         _original(ExecutionWorker._get_evaluation_entrypoint)
     ):
         problems.append("ExecutionWorker no longer parses its definition in _get_evaluation_entrypoint")
+    entry = inspect.getsource(ThreadedMotoServer._server_entry)
+    if "make_server(" not in entry or ".serve_forever()" not in entry:
+        problems.append("ThreadedMotoServer no longer makes its server with make_server and serve_forever")
     if not isinstance(inspect.getattr_static(EvalComponent, "heap_key", None), property):
         problems.append("EvalComponent.heap_key is no longer a property")
     if problems:
@@ -138,3 +142,25 @@ class MotoCaches:
         for owner, name, value in reversed(self._originals):
             setattr(owner, name, value)
         self._originals.clear()
+
+
+def quick_stop_moto_server(ip_address: str, port: int) -> Any:
+    """moto's ``ThreadedMotoServer``, whose ``stop()`` returns within 50 ms instead of up to 0.5 s:
+    werkzeug's ``serve_forever`` notices a shutdown only at its next poll."""
+    from moto.moto_server import threaded_moto_server
+
+    module: Any = threaded_moto_server  # make_server is imported there, not re-exported
+    original = module.make_server
+
+    def make_server(*args: Any, **kwargs: Any) -> Any:
+        server = original(*args, **kwargs)
+        server.serve_forever = functools.partial(server.serve_forever, poll_interval=0.05)
+        return server
+
+    server = threaded_moto_server.ThreadedMotoServer(ip_address=ip_address, port=port, verbose=False)
+    module.make_server = make_server
+    try:
+        server.start()  # make_server is called before start() returns
+    finally:
+        module.make_server = original
+    return server

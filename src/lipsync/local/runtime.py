@@ -19,6 +19,7 @@ import requests
 from lipsync.emulator import Emulator, ServiceConfig
 
 from .api_server import ApiServer
+from .moto_caches import quick_stop_moto_server
 from .stack import MOTO_CONFIG, LocalStack
 from .synth import synthesized_template
 from .template import REGION
@@ -52,7 +53,9 @@ class LocalRuntime:
     ) -> None:
         self.template_path = template_path
         self.time_scale = time_scale
-        self.emulator = Emulator(speed=emulator_speed, config=emulator_config)
+        # Renders in worker processes: the whole pipeline shares this process's GIL.
+        config = emulator_config or ServiceConfig(render_in_processes=True)
+        self.emulator = Emulator(speed=emulator_speed, config=config)
         self.stack: LocalStack | None = None
         self.dispatcher: TriggerDispatcher | None = None
         self.api: ApiServer | None = None
@@ -66,14 +69,11 @@ class LocalRuntime:
         os.environ[name] = value
 
     def start(self) -> LocalEndpoints:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("moto").setLevel(logging.CRITICAL)  # every caught task error is logged at ERROR
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         template_path = self.template_path or synthesized_template()
         try:
-            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            self._moto.start()
+            self._moto = quick_stop_moto_server("127.0.0.1", 0)
             host, port = self._moto.get_host_and_port()
             aws = f"http://{host}:{port}"
             # moto's backends are process-wide: start from nothing, whatever ran in this process before.

@@ -71,8 +71,8 @@ def format_x_date(timestamp: datetime) -> str:
     if timestamp.tzinfo is None:
         raise ValueError("timestamp must be timezone-aware")
     t = timestamp if timestamp.tzinfo is UTC else timestamp.astimezone(UTC)
-    # The same text as strftime(X_DATE_FORMAT), at a quarter of its cost (it runs for every request).
-    return f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}{t.second:02d}Z"
+    # The same text as strftime(X_DATE_FORMAT) at under half its cost (it runs for every request).
+    return "%04d%02d%02dT%02d%02d%02dZ" % (t.year, t.month, t.day, t.hour, t.minute, t.second)  # noqa: UP031
 
 
 def parse_x_date(value: str) -> datetime:
@@ -121,10 +121,9 @@ def _canonical_plain_query(items: tuple[tuple[str, str], ...]) -> str:
 
 def canonical_headers(headers: Mapping[str, str]) -> tuple[str, str]:
     """The canonical header block (each line ending in a newline) and the signed-header list."""
-    normalised = {name.strip().lower(): " ".join(value.split()) for name, value in headers.items()}
-    names = sorted(normalised)
-    block = "".join(f"{name}:{normalised[name]}\n" for name in names)
-    return block, ";".join(names)
+    normalised = sorted((name.strip().lower(), " ".join(value.split())) for name, value in headers.items())
+    block = "".join(f"{name}:{value}\n" for name, value in normalised)
+    return block, ";".join(name for name, _ in normalised)
 
 
 def canonical_request(
@@ -205,7 +204,7 @@ def sign(
     return SignedRequest(
         body_sha256=body_sha256,
         canonical_request=canonical,
-        canonical_request_sha256=sha256_hex(canonical.encode("utf-8")),
+        canonical_request_sha256=to_sign_text.rpartition("\n")[2],  # its last line: hashed once
         credential_scope=scope,
         string_to_sign=to_sign_text,
         key_chain=chain,

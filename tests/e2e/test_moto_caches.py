@@ -20,6 +20,7 @@ def test_the_cached_places_are_where_we_expect_them(monkeypatch: pytest.MonkeyPa
 
 
 def test_installed_caches_share_clients_and_programs_and_uninstall_cleanly() -> None:
+    from moto import backends
     from moto.core import responses
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils as tasks
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -33,6 +34,7 @@ def test_installed_caches_share_clients_and_programs_and_uninstall_cleanly() -> 
         assert lambda_eval_utils.boto_client_for("us-east-1", "events") is not one
         names = getattr(responses, "method_names_from_class")  # noqa: B009
         assert names(responses.BaseResponse) is names(responses.BaseResponse)
+        assert "stepfunctions" in backends.list_of_moto_modules()
     finally:
         caches.uninstall()
     assert (lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint) == before

@@ -6,7 +6,9 @@ changes while the local runtime runs:
 1. a new boto3 client for every Step Functions task (``boto_client_for``): clients are thread-safe
    and the endpoint is fixed, so one per (region, service, endpoint) serves every task;
 2. ``method_names_from_class``, which inspects a responses class on every request;
-3. the ASL parser, which parses the same definition again for every execution. The parsed program is
+3. ``list_of_moto_modules``, which lists moto's package folder (and stats each entry) for every
+   request in server mode, while holding the server's one dispatch lock;
+4. the ASL parser, which parses the same definition again for every execution. The parsed program is
    shared: its components hold no per-execution state (that lives in the execution's environment)
    except a lazily made heap key, which is made here, before the program is shared.
 """
@@ -34,6 +36,7 @@ def check_caches() -> None:
     """Raise ``MotoSeamError`` unless moto still has the shapes cached here."""
     from moto.core import responses
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
     from moto.stepfunctions.parser.asl.utils import boto_client
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -51,6 +54,10 @@ def check_caches() -> None:
         _original(ExecutionWorker._get_evaluation_entrypoint)
     ):
         problems.append("ExecutionWorker no longer parses its definition in _get_evaluation_entrypoint")
+    if "backends.list_of_moto_modules()" not in inspect.getsource(
+        DomainDispatcherApplication.get_backend_for_host
+    ):
+        problems.append("the server's dispatcher no longer calls list_of_moto_modules")
     entry = inspect.getsource(ThreadedMotoServer._server_entry)
     if "make_server(" not in entry or ".serve_forever()" not in entry:
         problems.append("ThreadedMotoServer no longer makes its server with make_server and serve_forever")
@@ -90,6 +97,7 @@ class MotoCaches:
         self._lock = threading.Lock()
 
     def install(self) -> MotoCaches:
+        from moto import backends
         from moto.core import responses
         from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
         from moto.stepfunctions.parser.asl.utils import boto_client
@@ -118,6 +126,9 @@ class MotoCaches:
 
         method_names = getattr(responses, "method_names_from_class")  # noqa: B009 - not re-exported
         self._patch(responses, "method_names_from_class", functools.cache(method_names), method_names)
+
+        modules = tuple(backends.list_of_moto_modules())  # moto's installed files do not change
+        self._patch(backends, "list_of_moto_modules", lambda: modules, backends.list_of_moto_modules)
 
         @functools.lru_cache(maxsize=16)
         def parsed(definition: str) -> Any:

@@ -100,7 +100,7 @@ class FunctionFactory:
                 "POWERTOOLS_SERVICE_NAME": f"lipsync-{name.replace('_', '-')}",
             },
         )
-        self.layers.keep_order(function)
+        self.layers.apply(function)
         return function
 
 

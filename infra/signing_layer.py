@@ -4,11 +4,12 @@ Docker for the one ``LambdaTarget``."""
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from .lambda_target import LambdaTarget
+from .lambda_target import SUPPORTED_PYTHONS, LambdaTarget
 from .layer_bundling import LAYER_ROOT, POWERTOOLS_ROOT, bundling_options
 
 
@@ -47,9 +48,16 @@ class SigningLayer(Construct):
         tests ran with) win any clash with what the Powertools layer carries."""
         return [self.powertools, self.layer]
 
-    def keep_order(self, function: lambda_.Function) -> None:
-        """Write the layers in ``in_order``'s order: with ``recognizeLayerVersion`` on, CDK sorts a
-        function's layers by construct path, which would put Powertools last."""
+    def apply(self, function: lambda_.Function) -> None:
+        """What every function on these layers needs beyond its constructor's arguments."""
+        # The layers in ``in_order``'s order: with ``recognizeLayerVersion`` on, CDK sorts a
+        # function's layers by construct path, which would put Powertools last.
         cfn = function.node.default_child
         assert isinstance(cfn, lambda_.CfnFunction)
         cfn.add_property_override("Layers", [layer.layer_version_arn for layer in self.in_order])
+        if self.target.python_version != SUPPORTED_PYTHONS[-1]:
+            reason = (
+                f"{self.target.runtime_name} on purpose: the layers' bytecode is compiled by the runtime's "
+                "own Python version, and that is the newest our build machines have (architecture.md)."
+            )
+            cdk.Validations.of(function).acknowledge(cdk.Acknowledgment(id="AwsSolutions-L1", reason=reason))

@@ -45,7 +45,7 @@ def test_the_quick_moto_server_serves_and_stops() -> None:
 
     server = quick_stop_moto_server("127.0.0.1", 0)
     host, port = server.get_host_and_port()
-    assert requests.get(f"http://{host}:{port}/moto-api/data.json", timeout=10).ok
+    requests.post(f"http://{host}:{port}/moto-api/reset", timeout=10).raise_for_status()
     server.stop()
     with pytest.raises(requests.ConnectionError):
-        requests.get(f"http://{host}:{port}/moto-api/data.json", timeout=2)
+        requests.post(f"http://{host}:{port}/moto-api/reset", timeout=2)

@@ -13,6 +13,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.app_factory import build_app
+from infra.lambda_target import LambdaTarget
 
 RETRYABLE = {"VolcThrottledError", "VolcUnavailableError"}
 TERMINAL = {
@@ -76,7 +77,7 @@ def test_the_core_resources(template: Template) -> None:
     ours = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
     assert len(ours) == 6, "submit, poll, copy_result, record_failure, start, api"
     for function in ours.values():
-        assert function["Properties"]["Runtime"] == "python3.14"
+        assert function["Properties"]["Runtime"] == LambdaTarget().runtime_name
         assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
     template.has_resource_properties("AWS::StepFunctions::StateMachine", {"StateMachineType": "STANDARD"})
     template.has_resource_properties(

@@ -8,17 +8,20 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from lipsync_core.jobs.poll_policy import PollPolicy
+
 from .lambda_target import DEFAULT_PYTHON, LambdaTarget
 
 CONTEXT_PREFIX = "lipsync:"
+_POLL = PollPolicy()
 
 
 @dataclass(frozen=True)
 class StackConfig:
-    # Polling: first wait, geometric growth, cap (seconds). Local runs shrink these.
-    poll_first_seconds: int = 15
-    poll_growth: float = 1.5
-    poll_max_seconds: int = 120
+    # Polling: first wait, geometric growth, cap (seconds), by default PollPolicy's. Local runs shrink these.
+    poll_first_seconds: int = _POLL.first_seconds
+    poll_growth: float = _POLL.growth
+    poll_max_seconds: int = _POLL.max_seconds
     # A job fails after this long (kept well under the service's 12-hour task lifetime).
     job_deadline_seconds: int = 6 * 3600
     max_submit_attempts: int = 3  # the first submission plus resubmissions after not_found/expired

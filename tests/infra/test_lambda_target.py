@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.app_factory import build_app
+from infra.app_factory import build_app, cdk_json_context
+from infra.config import StackConfig
 from infra.lambda_target import powertools_version
 from infra.layer_bundling import CONSTRAINTS, POWERTOOLS_ROOT
+from lipsync_core.jobs.poll_policy import PollPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,3 +126,16 @@ def test_an_unknown_target_is_refused_with_a_clear_message(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         synthesize(tmp_path, **{key: value})
+
+
+def test_the_poll_policy_defaults_agree_with_the_deployed_configuration() -> None:
+    policy, config = PollPolicy(), StackConfig()
+    deployed = cdk_json_context()
+    assert (config.poll_first_seconds, config.poll_growth, config.poll_max_seconds) == (
+        policy.first_seconds,
+        policy.growth,
+        policy.max_seconds,
+    )
+    assert deployed["lipsync:poll_first_seconds"] == policy.first_seconds
+    assert deployed["lipsync:poll_growth"] == policy.growth
+    assert deployed["lipsync:poll_max_seconds"] == policy.max_seconds

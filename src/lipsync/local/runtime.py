@@ -53,9 +53,7 @@ class LocalRuntime:
     ) -> None:
         self.template_path = template_path
         self.time_scale = time_scale
-        # Renders in worker processes: the whole pipeline shares this process's GIL.
-        config = emulator_config or ServiceConfig(render_in_processes=True)
-        self.emulator = Emulator(speed=emulator_speed, config=config)
+        self.emulator = Emulator(speed=emulator_speed, config=emulator_config)
         self.stack: LocalStack | None = None
         self.dispatcher: TriggerDispatcher | None = None
         self.api: ApiServer | None = None

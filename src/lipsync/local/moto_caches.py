@@ -8,7 +8,11 @@ changes while the local runtime runs:
 2. ``method_names_from_class``, which inspects a responses class on every request;
 3. ``list_of_moto_modules``, which lists moto's package folder (and stats each entry) for every
    request in server mode, while holding the server's one dispatch lock;
-4. the ASL parser, which parses the same definition again for every execution. The parsed program is
+4. ``BackendDict._create_account_specific_backend``, run on every backend lookup: it takes moto's
+   global backend lock and compares the dict with every registered one (by value) even when the
+   account's backend exists; it now returns at once then (a reset empties the dict, so a lookup
+   after it takes moto's own path again);
+5. the ASL parser, which parses the same definition again for every execution. The parsed program is
    shared: its components hold no per-execution state (that lives in the execution's environment)
    except a lazily made heap key, which is made here, before the program is shared.
 """
@@ -35,6 +39,7 @@ def _original(function: Any) -> Any:
 def check_caches() -> None:
     """Raise ``MotoSeamError`` unless moto still has the shapes cached here."""
     from moto.core import responses
+    from moto.core.base_backend import BackendDict
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
@@ -42,6 +47,8 @@ def check_caches() -> None:
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     problems = []
+    if "with backend_lock:" not in inspect.getsource(_original(BackendDict._create_account_specific_backend)):
+        problems.append("BackendDict._create_account_specific_backend changed")
     if list(inspect.signature(_original(boto_client.boto_client_for)).parameters) != [
         "region",
         "service",
@@ -99,6 +106,7 @@ class MotoCaches:
     def install(self) -> MotoCaches:
         from moto import backends
         from moto.core import responses
+        from moto.core.base_backend import BackendDict
         from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
         from moto.stepfunctions.parser.asl.utils import boto_client
         from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -126,6 +134,14 @@ class MotoCaches:
 
         method_names = getattr(responses, "method_names_from_class")  # noqa: B009 - not re-exported
         self._patch(responses, "method_names_from_class", functools.cache(method_names), method_names)
+
+        create_backend = BackendDict._create_account_specific_backend
+
+        def account_backend(self: Any, account_id: str) -> None:
+            if account_id not in self:  # dict membership: no lock, no comparisons
+                create_backend(self, account_id)
+
+        self._patch(BackendDict, "_create_account_specific_backend", account_backend, create_backend)
 
         modules = tuple(backends.list_of_moto_modules())  # moto's installed files do not change
         self._patch(backends, "list_of_moto_modules", lambda: modules, backends.list_of_moto_modules)

@@ -12,6 +12,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -25,7 +26,7 @@ SIZES = (50, 100, 200)
 BASELINE_SIZE = 200
 
 
-def run(jobs: int, *, baseline: bool) -> dict[str, float]:
+def run(jobs: int, *, baseline: bool) -> dict[str, Any]:
     if baseline:
         MotoCaches.install = lambda self: self  # type: ignore[method-assign]
     config = ServiceConfig(render_in_processes=not baseline)
@@ -54,7 +55,15 @@ def run(jobs: int, *, baseline: bool) -> dict[str, float]:
         with ThreadPoolExecutor(16) as pool:
             ids = list(pool.map(start, range(jobs)))
         accepted = time.monotonic() - started
-        outcomes = [runtime.wait_for_terminal_event(job_id, timeout=900)["detail-type"] for job_id in ids]
+        terminal = [runtime.wait_for_terminal_event(job_id, timeout=900) for job_id in ids]
+        outcomes = [event["detail-type"] for event in terminal]
+        failures = sorted(
+            {
+                json.dumps(e["detail"].get("error"))[:300]
+                for e in terminal
+                if "Succeeded" not in e["detail-type"]
+            }
+        )
         elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
         events = [e for e in runtime.events() if e["detail"].get("job_id") in set(ids)]
         paid = runtime.emulator.admin.submissions()["total"]
@@ -67,15 +76,19 @@ def run(jobs: int, *, baseline: bool) -> dict[str, float]:
         "events": len(events),
         "paid": paid,
         "distinct": len(set(ids)),
+        "failures": failures,
     }
 
 
-def measure(jobs: int, *, baseline: bool = False) -> dict[str, float]:
+def measure(jobs: int, *, baseline: bool = False) -> dict[str, Any]:
     args = [sys.executable, "-m", "benchmarks.pipeline_load", str(jobs)] + (
         ["--baseline"] if baseline else []
     )
     out = subprocess.run(args, check=True, capture_output=True, text=True)  # noqa: S603 - our interpreter
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    result = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    for failure in result.pop("failures"):
+        print(f"pipeline: a job of {jobs} failed: {failure}")
+    return result
 
 
 def main() -> list[Row]:

@@ -1,7 +1,38 @@
-"""``make bench``: every benchmark, one after the other."""
+"""``make bench``: every figure of issue 12's table beside its baseline from the same run, then the
+poll cost and the emulator's own figures."""
 
-from benchmarks import emulator_throughput, layer_footprint, pipeline_load
+from __future__ import annotations
 
-layer_footprint.main()
-emulator_throughput.main()
-pipeline_load.main()
+import tempfile
+from pathlib import Path
+
+from benchmarks import (
+    cold_start,
+    copy_throughput,
+    demo_time,
+    emulator_throughput,
+    pipeline_load,
+    poll_cost,
+    signer_cpu,
+)
+from benchmarks.report import print_table
+
+
+def main() -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        rows += cold_start.main(scratch / "cold")
+        rows += signer_cpu.main(scratch / "cold" / "opt" / "python", scratch / "cold" / "sdk")
+        rows += copy_throughput.main(scratch)
+        cold_start.writable_again(scratch)
+    rows += pipeline_load.main()
+    rows += demo_time.main()
+    emulator_throughput.main()
+    poll_rows = poll_cost.main()
+    print()
+    print_table(rows + poll_rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,23 +1,36 @@
 """Many jobs at once through the local pipeline: every job ends in exactly one terminal event, each
-paid for once, and how long the batch takes on this machine."""
+paid for once, and jobs per second on this machine. The baseline is the same pipeline as it was
+before issue 12 (moto's per-request work not cached, renders in the emulator's threads), run here
+in the same way; each run is a process of its own (moto's state is process-wide)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import requests
 
+from benchmarks.report import Row
+from lipsync.emulator import ServiceConfig
+from lipsync.local.moto_caches import MotoCaches
 from lipsync.local.runtime import LocalRuntime
 from lipsync.samples import make_talking_head, make_voice
 
-JOBS = 100
+SIZES = (50, 100, 200)
+BASELINE_SIZE = 200
 
 
-def main(jobs: int = JOBS) -> None:
-    with tempfile.TemporaryDirectory() as tmp, LocalRuntime() as runtime:
+def run(jobs: int, *, baseline: bool) -> dict[str, Any]:
+    if baseline:
+        MotoCaches.install = lambda self: self  # type: ignore[method-assign]
+    config = ServiceConfig(render_in_processes=not baseline)
+    with tempfile.TemporaryDirectory() as tmp, LocalRuntime(emulator_config=config) as runtime:
         assert runtime.endpoints
         media = Path(tmp)
         make_talking_head(media / "face.mp4", seconds=1.0, width=160, height=120)
@@ -31,29 +44,80 @@ def main(jobs: int = JOBS) -> None:
             "video": f"s3://{bucket}/inputs/face.mp4",
             "audio": f"s3://{bucket}/inputs/voice.wav",
         }
-
         api = runtime.endpoints.api
 
         def start(index: int) -> str:
             headers = {"Idempotency-Key": f"load-{index}"}
-            return str(
-                requests.post(f"{api}/jobs", json=request, timeout=60, headers=headers).json()["job_id"]
-            )
+            answer = requests.post(f"{api}/jobs", json=request, timeout=60, headers=headers)
+            return str(answer.json()["job_id"])
 
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         with ThreadPoolExecutor(16) as pool:
             ids = list(pool.map(start, range(jobs)))
         accepted = time.monotonic() - started
-        outcomes = [runtime.wait_for_terminal_event(job_id, timeout=600)["detail-type"] for job_id in ids]
-        elapsed = time.monotonic() - started
+        terminal = [runtime.wait_for_terminal_event(job_id, timeout=900) for job_id in ids]
+        outcomes = [event["detail-type"] for event in terminal]
+        failures = sorted(
+            {
+                json.dumps(e["detail"].get("error"))[:300]
+                for e in terminal
+                if "Succeeded" not in e["detail-type"]
+            }
+        )
+        elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
         events = [e for e in runtime.events() if e["detail"].get("job_id") in set(ids)]
         paid = runtime.emulator.admin.submissions()["total"]
-    succeeded = outcomes.count("LipSync Job Succeeded")
-    print(
-        f"pipeline: {jobs} concurrent jobs accepted in {accepted:.1f} s, all ended in {elapsed:.1f} s; "
-        f"{succeeded} succeeded, {len(events)} terminal events and {paid} paid tasks for {len(set(ids))} jobs"
+    return {
+        "jobs": jobs,
+        "accepted": accepted,
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "succeeded": outcomes.count("LipSync Job Succeeded"),
+        "events": len(events),
+        "paid": paid,
+        "distinct": len(set(ids)),
+        "failures": failures,
+    }
+
+
+def measure(jobs: int, *, baseline: bool = False) -> dict[str, Any]:
+    args = [sys.executable, "-m", "benchmarks.pipeline_load", str(jobs)] + (
+        ["--baseline"] if baseline else []
     )
+    out = subprocess.run(args, check=True, capture_output=True, text=True)  # noqa: S603 - our interpreter
+    result = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    for failure in result.pop("failures"):
+        print(f"pipeline: a job of {jobs} failed: {failure}")
+    return result
+
+
+def main() -> list[Row]:
+    before = measure(BASELINE_SIZE, baseline=True)
+    rows = []
+    for jobs in SIZES:
+        after = measure(jobs)
+        print(
+            f"pipeline: {jobs} concurrent jobs accepted in {after['accepted']:.1f} s, all ended in "
+            f"{after['elapsed']:.1f} s ({after['cpu'] / after['elapsed']:.2f} cores of this process); "
+            f"{after['succeeded']} succeeded, {after['events']} terminal events and {after['paid']} paid "
+            f"tasks for {after['distinct']} jobs"
+        )
+        rows.append(
+            Row(
+                f"local pipeline, {jobs} concurrent jobs",
+                jobs / after["elapsed"],
+                BASELINE_SIZE / before["elapsed"] if jobs == BASELINE_SIZE else None,
+                "jobs/s",
+                ">= 2x before" if jobs == BASELINE_SIZE else "-",
+                (lambda o, b: b is not None and o >= 2 * b) if jobs == BASELINE_SIZE else None,
+            )
+        )
+    print(
+        f"pipeline, before: {BASELINE_SIZE} jobs ended in {before['elapsed']:.1f} s "
+        f"({before['cpu'] / before['elapsed']:.2f} cores of this process)"
+    )
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    print(json.dumps(run(int(sys.argv[1]), baseline="--baseline" in sys.argv)))

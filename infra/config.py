@@ -10,17 +10,21 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from lipsync_core.jobs.flow_control import FlowLimits
+from lipsync_core.jobs.poll_policy import PollPolicy
 from lipsync_core.volc import Mode
 
+from .lambda_target import DEFAULT_PYTHON, LambdaTarget
+
 CONTEXT_PREFIX = "lipsync:"
+_POLL = PollPolicy()
 
 
 @dataclass(frozen=True)
 class StackConfig:
-    # Polling: first wait, geometric growth, cap (seconds). Local runs shrink these.
-    poll_first_seconds: int = 15
-    poll_growth: float = 1.5
-    poll_max_seconds: int = 120
+    # Polling: first wait, geometric growth, cap (seconds), by default PollPolicy's. Local runs shrink these.
+    poll_first_seconds: int = _POLL.first_seconds
+    poll_growth: float = _POLL.growth
+    poll_max_seconds: int = _POLL.max_seconds
     # A job fails after this long (kept well under the service's 12-hour task lifetime).
     job_deadline_seconds: int = 6 * 3600
     max_submit_attempts: int = 3  # the first submission plus resubmissions after not_found/expired
@@ -49,6 +53,10 @@ class StackConfig:
     # any role the account already has; the stage's logging needs one set in the account and region.
     api_cloud_watch_role: bool = False
     api_endpoint_type: str = "REGIONAL"  # REGIONAL, EDGE or PRIVATE
+    # What the functions run on; everything derived from these lives in lambda_target.py.
+    python_version: str = DEFAULT_PYTHON
+    architecture: str = "x86_64"  # or arm64
+    powertools_layer: str = "managed"  # or bundled: our own layer, where Powertools publishes none
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackConfig:
@@ -72,6 +80,7 @@ class StackConfig:
             raise ValueError("request_sources must name at least one event source")
         if config.api_endpoint_type not in ("REGIONAL", "EDGE", "PRIVATE"):
             raise ValueError("api_endpoint_type must be REGIONAL, EDGE or PRIVATE")
+        config.lambda_target  # noqa: B018 - validates the runtime fields now, with a clear message
         if config.job_deadline_seconds >= 11 * 3600:
             raise ValueError("job_deadline_seconds must stay under the service's 12-hour task lifetime")
         return config
@@ -97,3 +106,7 @@ class StackConfig:
     def state_machine_timeout(self) -> cdk.Duration:
         """A backstop past the job deadline, which the poll step enforces first."""
         return cdk.Duration.seconds(self.job_deadline_seconds + 1800)
+
+    @property
+    def lambda_target(self) -> LambdaTarget:
+        return LambdaTarget(self.python_version, self.architecture, self.powertools_layer)

@@ -19,7 +19,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .config import StackConfig
-from .signing_layer import ARCHITECTURE, RUNTIME, SigningLayer
+from .signing_layer import SigningLayer
 
 FUNCTIONS_ROOT = Path(__file__).resolve().parent.parent / "functions"
 METRICS_NAMESPACE = "LipSync"
@@ -39,7 +39,8 @@ class FunctionFactory:
         secret: secretsmanager.ISecret,
         event_bus_name: str,
     ) -> None:
-        self.layers = [layers.powertools, layers.layer]
+        self.layers = layers
+        self.target = layers.target
         self.flow_table = flow_table
         self.environment = {
             "JOB_TABLE_NAME": table.table_name,
@@ -86,14 +87,14 @@ class FunctionFactory:
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
             )
         )
-        return lambda_.Function(
+        function = lambda_.Function(
             scope,
             name,
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
+            runtime=self.target.runtime,
+            architecture=self.target.cdk_architecture,
             handler="handler.handler",
             code=lambda_.Code.from_asset(str(FUNCTIONS_ROOT / name), exclude=["__pycache__"]),
-            layers=self.layers,
+            layers=self.layers.in_order,
             timeout=cdk.Duration.seconds(timeout),
             memory_size=memory,
             tracing=lambda_.Tracing.ACTIVE,
@@ -105,6 +106,8 @@ class FunctionFactory:
                 "POWERTOOLS_SERVICE_NAME": f"lipsync-{name.replace('_', '-')}",
             },
         )
+        self.layers.apply(function)
+        return function
 
 
 def item_access(*tables: dynamodb.ITableV2) -> iam.PolicyStatement:

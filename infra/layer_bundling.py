@@ -1,7 +1,11 @@
-"""Builds the signing layer without Docker: ``pip install --target`` for the Lambda platform.
+"""Builds the layers without Docker: ``pip install --target`` for the Lambda platform, then bytecode.
 
 The alpha ``PythonLayerVersion`` bundles in a container, and there is no Docker daemon on our
-build machines, so the layer asset is produced by this local bundler (also used by ``make layer``).
+build machines, so layer assets are produced by this local bundler (also used by ``make layer``).
+Lambda's ``/opt`` is read-only, so a layer without bytecode compiles every module it imports at
+every cold start: the bytecode is compiled here, by the runtime's own Python version, in
+``unchecked-hash`` mode (source timestamps do not survive zipping and extraction; the files never
+change once deployed).
 """
 
 from __future__ import annotations
@@ -12,23 +16,31 @@ import sys
 from pathlib import Path
 
 import jsii
-from aws_cdk import BundlingOptions, ILocalBundling
+from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
+
+from .lambda_target import LambdaTarget
 
 LAYER_ROOT = Path(__file__).resolve().parent.parent / "layers" / "lipsync"
+POWERTOOLS_ROOT = LAYER_ROOT.parent / "powertools"
 CONSTRAINTS = LAYER_ROOT.parent.parent / "requirements" / "constraints.txt"  # pins transitive deps
-LAMBDA_PYTHON_VERSION = "3.14"
-LAMBDA_PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+LAMBDA_ROOT = "/opt/python"  # where Lambda extracts a layer's python/ folder: tracebacks name it
 
 
 def build_layer(
-    output_dir: Path, *, architecture: str = "x86_64", python_version: str = LAMBDA_PYTHON_VERSION
+    output_dir: Path,
+    *,
+    target: LambdaTarget | None = None,
+    requirements: Path = LAYER_ROOT / "requirements.txt",
+    package: Path | None = LAYER_ROOT / "python" / "lipsync_core",
 ) -> Path:
-    """Install the layer's pinned requirements for Lambda's platform and copy our package beside them.
+    """Install ``requirements`` for the target's platform, copy ``package`` beside them and compile.
 
     Returns the ``python/`` folder (what Lambda puts on ``sys.path``).
     """
-    target = output_dir / "python"
-    target.mkdir(parents=True, exist_ok=True)
+    target = target or LambdaTarget()
+    interpreter = target.interpreter()  # fail before the download when it is missing
+    folder = output_dir / "python"
+    folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
         [
             sys.executable,
@@ -38,55 +50,80 @@ def build_layer(
             "--quiet",
             "--disable-pip-version-check",
             "--target",
-            str(target),
+            str(folder),
             "--platform",
-            LAMBDA_PLATFORMS[architecture],
+            target.pip_platform,
             "--implementation",
             "cp",
             "--python-version",
-            python_version,
+            target.python_version,
             "--only-binary=:all:",
             "--no-compile",
             "--no-deps",
             "-r",
-            str(LAYER_ROOT / "requirements.txt"),
+            str(requirements),
             "-c",
             str(CONSTRAINTS),
         ],
         check=True,
     )
-    for metadata in target.glob("*.dist-info"):
+    for metadata in folder.glob("*.dist-info"):
         # Keep licences; drop installer records that only bloat the layer.
         for name in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json"):
             (metadata / name).unlink(missing_ok=True)
-    shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts are of no use in a layer
-    package = LAYER_ROOT / "python" / "lipsync_core"
-    shutil.copytree(
-        package,
-        target / "lipsync_core",
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    shutil.rmtree(folder / "bin", ignore_errors=True)  # console scripts are of no use in a layer
+    if package is not None:
+        shutil.copytree(
+            package,
+            folder / package.name,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+    subprocess.run(  # noqa: S603 - the runtime's interpreter, fixed arguments
+        [
+            interpreter,
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-d",
+            LAMBDA_ROOT,
+            str(folder),
+        ],
+        check=True,
     )
-    return target
+    return folder
+
+
+def build_powertools_layer(output_dir: Path, *, target: LambdaTarget | None = None) -> Path:
+    """Our own Powertools layer, for where the managed one is not published."""
+    return build_layer(
+        output_dir, target=target, requirements=POWERTOOLS_ROOT / "requirements.txt", package=None
+    )
 
 
 @jsii.implements(ILocalBundling)
 class LocalLayerBundling:
     """CDK's hook: bundle on this machine instead of in a container."""
 
-    def __init__(self, architecture: str = "x86_64") -> None:
-        self.architecture = architecture
+    def __init__(self, target: LambdaTarget, *, powertools: bool = False) -> None:
+        self.target = target
+        self.powertools = powertools
 
     def try_bundle(self, output_dir: str, *, image: object = None, **_: object) -> bool:
-        build_layer(Path(output_dir), architecture=self.architecture)
+        if self.powertools:
+            build_powertools_layer(Path(output_dir), target=self.target)
+        else:
+            build_layer(Path(output_dir), target=self.target)
         return True
 
 
-def bundling_options(architecture: str = "x86_64") -> BundlingOptions:
-    from aws_cdk import DockerImage
-
+def bundling_options(target: LambdaTarget, *, powertools: bool = False) -> BundlingOptions:
     # The image is never pulled: local bundling always succeeds first.
     return BundlingOptions(
-        image=DockerImage.from_registry(f"public.ecr.aws/sam/build-python{LAMBDA_PYTHON_VERSION}"),
-        local=LocalLayerBundling(architecture),
+        image=DockerImage.from_registry(target.build_image),
+        local=LocalLayerBundling(target, powertools=powertools),
     )

@@ -30,7 +30,7 @@ class LipSyncStack(cdk.Stack):
         self.config = config
         storage = Storage(self, "Storage", config=config)
         credentials = VolcCredentials(self, "Credentials", config=config)
-        layers = SigningLayer(self, "SigningLayer")
+        layers = SigningLayer(self, "SigningLayer", target=config.lambda_target)
         job_events = JobEvents(self, "Events", config=config)
         factory = FunctionFactory(
             config=config,

@@ -87,9 +87,7 @@ def test_a_render_failure_is_a_done_task_with_a_failure_code(
     emulator: Emulator, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import lipsync.emulator.service as service_module
-
-    def broken_render(*args: object, **kwargs: object) -> dict[str, object]:
-        raise RuntimeError("encoder exploded")
+    from tests.support.media import broken_render  # importable: renders run in worker processes
 
     monkeypatch.setattr(service_module, "render", broken_render)
     task_id = submit(emulator, media)

@@ -14,6 +14,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.app_factory import build_app
+from infra.lambda_target import LambdaTarget
 from tests.infra.conftest import Synthesized
 
 pytestmark = pytest.mark.xdist_group("synth")  # one synthesis for the modules that read it
@@ -58,7 +59,7 @@ def test_the_core_resources(template: Template) -> None:
         "submit, poll, copy_result, record_failure, start, api, reconcile, batch_progress, webhook"
     )
     for function in ours.values():
-        assert function["Properties"]["Runtime"] == "python3.14"
+        assert function["Properties"]["Runtime"] == LambdaTarget().runtime_name
         assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
     template.has_resource_properties("AWS::StepFunctions::StateMachine", {"StateMachineType": "STANDARD"})
     template.has_resource_properties(

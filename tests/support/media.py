@@ -111,3 +111,8 @@ class Media:
         from lipsync.localfiles import url_for
 
         return url_for(self.base, name)
+
+
+def broken_render(*args: object, **kwargs: object) -> dict[str, object]:
+    """Stands in for the emulator's render (in its worker process) to make a render fail."""
+    raise RuntimeError("encoder exploded")

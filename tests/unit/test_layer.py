@@ -1,53 +1,112 @@
-"""The signing layer as Lambda sees it: built without Docker, used on its own (no site-packages)."""
+"""The layers as Lambda sees them: built without Docker, zipped and extracted, used on their own (no
+site-packages) by the runtime's Python version, which finds every module already compiled."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
-import sys
+import zipfile
 from pathlib import Path
 
+import botocore
 import pytest
 
-from infra.layer_bundling import build_layer
+from infra.lambda_target import LambdaTarget
+from infra.layer_bundling import build_layer, build_powertools_layer
 from tests.support.scripted_server import Reply, scripted_server
 
 pytestmark = pytest.mark.slow
 
 
+TARGET = LambdaTarget()
+# Counts the modules the interpreter compiles from source under the layer (none: all are compiled).
+COMPILED_HERE = """
+import importlib._bootstrap_external as external, sys
+compiled = []
+original = external.SourceLoader.source_to_code
+def counting(self, data, path, *args, **kwargs):
+    if path.startswith(sys.path[0]):
+        compiled.append(path)
+    return original(self, data, path, *args, **kwargs)
+external.SourceLoader.source_to_code = counting
+"""
+
+
+def as_shipped(folder: Path, destination: Path) -> Path:
+    """Zip the layer as CDK uploads it and extract it as Lambda does (files keep no source mtimes)."""
+    archive = shutil.make_archive(str(destination / "layer"), "zip", folder.parent)
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(destination / "opt")
+    return destination / "opt" / "python"
+
+
 @pytest.fixture(scope="module")
 def layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_layer(tmp_path_factory.mktemp("layer"))
+    built = build_layer(tmp_path_factory.mktemp("layer"), target=TARGET)
+    return as_shipped(built, tmp_path_factory.mktemp("shipped"))
 
 
 def test_the_layer_holds_exactly_our_package_and_its_pinned_dependencies(layer: Path) -> None:
     packages = sorted(p.name for p in layer.iterdir() if p.is_dir() and not p.name.endswith(".dist-info"))
     assert packages == ["certifi", "idna", "lipsync_core", "requests", "urllib3"]
-    assert not list(layer.rglob("__pycache__")), "bytecode for another Python would be dead weight"
+    tag = f"cpython-{TARGET.python_version.replace('.', '')}"
+    sources = list(layer.rglob("*.py"))
+    compiled = {p.name for p in layer.rglob("*.pyc")}
+    assert sources
+    assert all(f"{p.stem}.{tag}.pyc" in compiled for p in sources), "every module compiled"
+    assert all(f".{tag}." in name for name in compiled), "no bytecode for another Python"
+    # unchecked-hash: the header's flags say "hash-based, do not check the source" (PEP 552).
+    header = next(layer.rglob("*.pyc")).read_bytes()[4:8]
+    assert int.from_bytes(header, "little") == 1
     versions = sorted(p.name.removesuffix(".dist-info") for p in layer.glob("*.dist-info"))
     assert "requests-2.34.2" in versions
 
 
-def test_the_layer_alone_signs_and_sends_a_request(layer: Path) -> None:
+def test_the_layer_alone_signs_and_sends_a_request_without_compiling_anything(layer: Path) -> None:
     script = f"""
 import sys
 sys.path.insert(0, {str(layer)!r})
+{COMPILED_HERE}
 from lipsync_core.volc import VolcClient
 client = VolcClient("AKLTlayer", "layer-secret", endpoint=sys.argv[1])
 print(client.submit_task("lite", "https://x.example/v.mp4", "https://x.example/a.wav").task_id)
 print(sorted(m for m in ("charset_normalizer", "chardet") if m in sys.modules))
+print(len(compiled))
 """
     with scripted_server("layer-secret") as server:
         server.reply(Reply(body={"code": 10000, "message": "Success", "data": {"task_id": "77"}}))
         # -S: no site-packages, so only the standard library and the layer are importable.
         out = subprocess.run(
-            [sys.executable, "-S", "-c", script, server.endpoint],
+            [TARGET.interpreter(), "-S", "-c", script, server.endpoint],
             capture_output=True,
             text=True,
             check=True,
             timeout=60,
         )
         assert server.received[0].signature_valid
-    task_id, optional_modules = out.stdout.strip().splitlines()
+    task_id, optional_modules, compiled = out.stdout.strip().splitlines()
     assert task_id == "77"
     assert json.loads(optional_modules.replace("'", '"')) == []
+    assert compiled == "0"
+
+
+def test_our_own_powertools_layer_for_arm64_holds_arm64_code_compiled_for_the_runtime(
+    tmp_path: Path,
+) -> None:
+    target = LambdaTarget(architecture="arm64", powertools="bundled")
+    layer = as_shipped(build_powertools_layer(tmp_path / "build", target=target), tmp_path)
+    [core] = layer.glob("pydantic_core/_pydantic_core.*.so")
+    assert "aarch64" in core.name
+    assert "cpython-313" in core.name
+    assert not list(layer.glob("botocore")), "the runtime has botocore"
+    # What the Lambda runtime brings (botocore, jmespath) comes from here, after the layer.
+    runtime = Path(botocore.__file__).parent.parent
+    script = f"import sys; sys.path.insert(0, {str(layer)!r}); {COMPILED_HERE}\n"
+    script += f"sys.path.append({str(runtime)!r})\n"
+    script += "import aws_lambda_powertools.logging, aws_xray_sdk.core; print(len(compiled))"
+    # arm64 machine code cannot load here, but the pure-Python modules import from bytecode.
+    out = subprocess.run(
+        [target.interpreter(), "-S", "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "0"

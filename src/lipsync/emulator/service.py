@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import multiprocessing
 import secrets
 import shutil
 import tempfile
 import threading
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,10 @@ class ServiceConfig:
     qps: float = 0  # per req_key and action; 0: unlimited
     concurrency: int = 0  # unfinished tasks per req_key; 0: unlimited
     render_workers: int = 2
+    # Encoding holds the GIL for much of its time: rendering in worker processes leaves this
+    # process (with, locally, the whole pipeline in it) free to answer requests. Opt-in: like any
+    # multiprocessing start method but fork, it re-imports the main script (which needs a main guard).
+    render_in_processes: bool = False
     limits: Limits = field(default_factory=Limits)
 
 
@@ -89,12 +95,17 @@ class LipSyncService:
         self._lock = threading.Lock()
         self.qps_limiter = QpsLimiter(self.config.qps)
         self._renderer = ThreadPoolExecutor(self.config.render_workers, thread_name_prefix="emulator-render")
+        self._processes = (
+            render_processes(self.config.render_workers) if self.config.render_in_processes else None
+        )
         self._renders: dict[str, Future[None]] = {}
         self._url_key = secrets.token_bytes(32)
         self._task_ids = (7_300_000_000_000_000_000 + seed * 1_000_003 + i for i in range(10**12))
 
     def close(self) -> None:
         self._renderer.shutdown(wait=True, cancel_futures=True)
+        if self._processes is not None:
+            self._processes.shutdown(wait=True, cancel_futures=True)
         if self._own_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
@@ -249,13 +260,15 @@ class LipSyncService:
 
     def _render(self, task: Task) -> None:
         try:
-            task.meta = render(
+            job = partial(
+                render,
                 task.work_dir / "template",
                 task.work_dir / "voice",
                 task.output_path,
                 retime=task.retime(),
                 start_seconds=float(task.options.get("templ_start_seconds", 0.0)),
             )
+            task.meta = job() if self._processes is None else self._processes.submit(job).result()
             task.render_state = "done"
         except Exception as exc:
             task.render_error = str(exc)[:300]
@@ -344,6 +357,17 @@ class LipSyncService:
             futures = list(self._renders.values())
         _, not_done = wait(futures, timeout=timeout)
         return not not_done
+
+
+def render_processes(workers: int) -> ProcessPoolExecutor:
+    """Worker processes forked from a server that has imported the media code once (PyAV, numpy):
+    a worker starts in milliseconds, and nothing is forked from this threaded process itself."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["lipsync.emulator.media"])
+    pool = ProcessPoolExecutor(workers, mp_context=context)
+    for _ in range(workers):  # start them now, while the caller sets up the rest
+        pool.submit(int)
+    return pool
 
 
 def _data(status: str, *, progress: float = 0.0) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from lipsync.emulator import Emulator, ServiceConfig
 from lipsync_core.jobs.flow_control import FlowLimits
 
 from .api_server import ApiServer, Authorizer
+from .moto_caches import quick_stop_moto_server
 from .stack import MOTO_CONFIG, LocalStack
 from .synth import synthesized_template
 from .template import REGION
@@ -81,14 +82,11 @@ class LocalRuntime:
         os.environ[name] = value
 
     def start(self) -> LocalEndpoints:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("moto").setLevel(logging.CRITICAL)  # every caught task error is logged at ERROR
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         template_path = self.template_path or synthesized_template()
         try:
-            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.aws, verbose=False)
-            self._moto.start()
+            self._moto = quick_stop_moto_server("127.0.0.1", self.ports.aws)
             host, port = self._moto.get_host_and_port()
             aws = f"http://{host}:{port}"
             # moto's backends are process-wide: start from nothing, whatever ran in this process before.

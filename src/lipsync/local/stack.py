@@ -12,6 +12,7 @@ import importlib.util
 import json
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from lipsync_core.jobs.flow_control import FlowLimits
 from lipsync_core.volc.signer import Credentials
 
 from .aws_events import execution_status_change
+from .moto_caches import MotoCaches
 from .seams import FunctionRegistry, Seams
 from .template import REGION, Template
 
@@ -100,6 +102,9 @@ class LocalStack:
         self.seams = Seams(
             self.registry, time_scale=time_scale, on_wait=on_wait, on_terminated=self._announce_end
         )
+        self.caches = MotoCaches()
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         # Flow control follows the emulator's limits here (none unless given), not the template's.
         self.extra_environment = {
             "FLOW_LIMITS": flow_limits.to_json() if flow_limits else "{}",
@@ -120,6 +125,7 @@ class LocalStack:
 
     def _provision(self) -> Endpoints:
         self.seams.install()
+        self.caches.install()
         template = self.template
         s3 = boto3.client("s3", region_name=REGION)
         for lid in template.of_type("AWS::S3::Bucket"):
@@ -160,6 +166,7 @@ class LocalStack:
 
     def stop(self) -> None:
         self._stop_running_executions()
+        self.caches.uninstall()
         self.seams.uninstall()
         for name, value in self._saved_environment.items():
             if value is None:
@@ -188,11 +195,9 @@ class LocalStack:
         for execution in running:
             self.seams.wait_for(execution["executionArn"], timeout=30)
 
-    @staticmethod
-    def _announce_end(execution: Any) -> None:
+    def _announce_end(self, execution: Any) -> None:
         """As Step Functions does on AWS: every execution's end goes to the default bus."""
-        entry = execution_status_change(execution)
-        boto3.client("events", region_name=REGION).put_events(Entries=[entry])
+        self.client("events").put_events(Entries=[execution_status_change(execution)])
 
     def _media_bucket(self) -> str:
         for lid in self.template.of_type("AWS::S3::Bucket"):
@@ -313,11 +318,18 @@ class LocalStack:
         )
         return str(answer["stateMachineArn"])
 
+    def client(self, service: str) -> Any:
+        """One client per service (clients are thread-safe; making one costs milliseconds)."""
+        with self._clients_lock:  # boto3's default session is not thread-safe while it makes clients
+            if service not in self._clients:
+                self._clients[service] = boto3.client(service, region_name=REGION)
+            return self._clients[service]
+
     # -- running jobs ----------------------------------------------------------------------------
 
     def start_job(self, job_id: str, request: dict[str, Any]) -> str:
         assert self.endpoints is not None
-        answer = boto3.client("stepfunctions", region_name=REGION).start_execution(
+        answer = self.client("stepfunctions").start_execution(
             stateMachineArn=self.endpoints.state_machine_arn,
             name=job_id,
             input=json.dumps({"job_id": job_id, "request": request}),
@@ -327,18 +339,16 @@ class LocalStack:
     def wait(self, execution_arn: str, timeout: float = 120.0) -> dict[str, Any]:
         if not self.seams.wait_for(execution_arn, timeout):
             raise TimeoutError(f"execution {execution_arn} still running after {timeout} s")
-        return dict(
-            boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=execution_arn)
-        )
+        return dict(self.client("stepfunctions").describe_execution(executionArn=execution_arn))
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        client = boto3.client("stepfunctions", region_name=REGION)
+        client = self.client("stepfunctions")
         return list(client.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"])
 
     def receive_events(self, wait_seconds: int = 0) -> list[dict[str, Any]]:
         """One batch of events from the capture queue (long polling up to ``wait_seconds``), removed."""
         assert self.endpoints is not None
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = self.client("sqs")
         answer = sqs.receive_message(
             QueueUrl=self.endpoints.events_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
         )

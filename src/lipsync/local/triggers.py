@@ -26,6 +26,10 @@ from .template import ACCOUNT_ID, REGION, Template
 
 logger = logging.getLogger(__name__)
 MAX_RECEIVES = 3
+# An idle queue is asked again after a pause that grows to IDLE_POLL_MAX_SECONDS: SQS long polling
+# counts in whole seconds, and a 1 s long poll made every stop wait up to a second per dispatcher.
+IDLE_POLL_MIN_SECONDS = 0.005
+IDLE_POLL_MAX_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -157,18 +161,24 @@ class TriggerDispatcher:
 
     def _drain(self, route: Route) -> None:
         sqs = boto3.client("sqs", region_name=REGION)
+        pause = IDLE_POLL_MIN_SECONDS
         while not self._stop.is_set():
             try:
                 answer = sqs.receive_message(
                     QueueUrl=route.queue_url,
                     MaxNumberOfMessages=10,
-                    WaitTimeSeconds=1,
+                    WaitTimeSeconds=0,
                     AttributeNames=["ApproximateReceiveCount"],
                 )
             except Exception:  # the server is going away
                 if self._stop.is_set():
                     return
                 raise
+            if not answer.get("Messages"):
+                self._stop.wait(pause)
+                pause = min(pause * 2, IDLE_POLL_MAX_SECONDS)
+                continue
+            pause = IDLE_POLL_MIN_SECONDS
             for message in answer.get("Messages", []):
                 body = json.loads(message["Body"])
                 if body.get("Event") == "s3:TestEvent":  # S3 sends one when notifications are configured

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PollPolicy:
-    first_seconds: int = 10
+    first_seconds: int = 15
     growth: float = 1.5
     max_seconds: int = 120
 

@@ -7,6 +7,7 @@ very same steps. Nothing here does I/O or reads the clock.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
@@ -69,7 +70,9 @@ def format_x_date(timestamp: datetime) -> str:
     """The ``X-Date`` value: UTC, basic ISO 8601 (``20250101T000000Z``)."""
     if timestamp.tzinfo is None:
         raise ValueError("timestamp must be timezone-aware")
-    return timestamp.astimezone(UTC).strftime(X_DATE_FORMAT)
+    t = timestamp if timestamp.tzinfo is UTC else timestamp.astimezone(UTC)
+    # The same text as strftime(X_DATE_FORMAT) at under half its cost (it runs for every request).
+    return "%04d%02d%02dT%02d%02d%02dZ" % (t.year, t.month, t.day, t.hour, t.minute, t.second)  # noqa: UP031
 
 
 def parse_x_date(value: str) -> datetime:
@@ -81,30 +84,46 @@ def sha256_hex(data: bytes) -> str:
 
 
 def hmac_sha256(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+    # hmac.digest is the one-shot C path: several times cheaper than hmac.new(...).digest().
+    return hmac.digest(key, message.encode("utf-8"), "sha256")
 
 
+# Paths, query keys and values repeat from request to request (Action, Version, the same task ids
+# while polling): their percent-encoding is computed once. The caches are small and bounded.
+@functools.lru_cache(maxsize=256)
 def canonical_uri(path: str) -> str:
     return quote(path or "/", safe="/~")
 
 
+@functools.lru_cache(maxsize=1024)
+def _encode(component: str) -> str:
+    return quote(component, safe=_UNRESERVED)
+
+
 def canonical_query(query: QueryParams) -> str:
     """Keys sorted; keys and values percent-encoded (RFC 3986, space as ``%20``); lists repeated."""
+    if all(isinstance(value, str) for value in query.values()):
+        return _canonical_plain_query(tuple(query.items()))
     pairs: list[str] = []
     for key in sorted(query):
         value = query[key]
         values = [value] if isinstance(value, str) else list(value)
         for item in values:
-            pairs.append(f"{quote(key, safe=_UNRESERVED)}={quote(item, safe=_UNRESERVED)}")
+            pairs.append(f"{_encode(key)}={_encode(item)}")
     return "&".join(pairs)
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_plain_query(items: tuple[tuple[str, str], ...]) -> str:
+    """A query of single values (``Action`` and ``Version``, nearly always): computed once."""
+    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in sorted(items))
 
 
 def canonical_headers(headers: Mapping[str, str]) -> tuple[str, str]:
     """The canonical header block (each line ending in a newline) and the signed-header list."""
-    normalised = {name.strip().lower(): " ".join(value.split()) for name, value in headers.items()}
-    names = sorted(normalised)
-    block = "".join(f"{name}:{normalised[name]}\n" for name in names)
-    return block, ";".join(names)
+    normalised = sorted((name.strip().lower(), " ".join(value.split())) for name, value in headers.items())
+    block = "".join(f"{name}:{value}\n" for name, value in normalised)
+    return block, ";".join(name for name, _ in normalised)
 
 
 def canonical_request(
@@ -133,6 +152,9 @@ def string_to_sign(x_date: str, scope: str, canonical_request_text: str) -> str:
     return "\n".join([ALGORITHM, x_date, scope, sha256_hex(canonical_request_text.encode("utf-8"))])
 
 
+# The key changes once a day per (secret, region, service): deriving it costs four HMACs per request
+# otherwise. The cache holds derived keys only for the secrets this process already holds.
+@functools.lru_cache(maxsize=16)
 def derive_signing_key(secret_access_key: str, date: str, region: str, service: str) -> SigningKeyChain:
     k_date = hmac_sha256(secret_access_key.encode("utf-8"), date)
     k_region = hmac_sha256(k_date, region)
@@ -182,7 +204,7 @@ def sign(
     return SignedRequest(
         body_sha256=body_sha256,
         canonical_request=canonical,
-        canonical_request_sha256=sha256_hex(canonical.encode("utf-8")),
+        canonical_request_sha256=to_sign_text.rpartition("\n")[2],  # its last line: hashed once
         credential_scope=scope,
         string_to_sign=to_sign_text,
         key_chain=chain,

@@ -1,0 +1,141 @@
+"""One source for what the functions run on: runtime, architecture, Powertools and its layer, and
+what the layers are bundled for, synthesized for both architectures; and the order of the layers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from infra.app_factory import build_app, cdk_json_context
+from infra.config import StackConfig
+from infra.lambda_target import powertools_version
+from infra.layer_bundling import CONSTRAINTS, POWERTOOLS_ROOT
+from lipsync_core.jobs.poll_policy import PollPolicy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def synthesize(tmp_path: Path, **context: Any) -> tuple[dict[str, Any], Any]:
+    _, stack = build_app(
+        outdir=str(tmp_path),
+        nag=False,
+        context={"aws:cdk:bundling-stacks": [], **{f"lipsync:{k}": v for k, v in context.items()}},
+    )
+    return dict(Template.from_stack(stack).to_json()), stack
+
+
+def layers_of(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    resources = template["Resources"].items()
+    return {k: r["Properties"] for k, r in resources if r["Type"] == "AWS::Lambda::LayerVersion"}
+
+
+def is_powertools(parameter: dict[str, Any]) -> bool:
+    return str(parameter.get("Default", "")).startswith("/aws/service/powertools/")
+
+
+def our_functions(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pipeline's functions (CDK's own helpers carry no layers and pick their own runtime)."""
+    return [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and "Layers" in r["Properties"]
+    ]
+
+
+def pinned(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==(\S+)", line.strip())
+        if match:
+            pins[re.sub(r"[-_.]+", "-", match.group(1).lower())] = match.group(2)
+    return pins
+
+
+@pytest.mark.parametrize(("architecture", "platform"), [("x86_64", "x86_64"), ("arm64", "aarch64")])
+def test_every_runtime_string_derives_from_one_target(
+    tmp_path: Path, architecture: str, platform: str
+) -> None:
+    template, stack = synthesize(tmp_path, architecture=architecture)
+    target = stack.config.lambda_target
+    assert (target.architecture, target.python_version) == (architecture, "3.13")
+    functions = our_functions(template)
+    assert len(functions) >= 5
+    assert {f["Runtime"] for f in functions} == {target.runtime_name} == {"python3.13"}
+    assert {tuple(f["Architectures"]) for f in functions} == {(architecture,)}
+    [layer] = [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"
+    ]
+    assert layer["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["CompatibleArchitectures"] == [architecture]
+    [parameter] = [p["Default"] for p in template["Parameters"].values() if is_powertools(p)]
+    assert parameter == f"/aws/service/powertools/python/{architecture}/python3.13/{powertools_version()}"
+    # What the layer is bundled for: the same target, so the same platform and Python.
+    [signing] = [n for n in stack.node.find_all() if n.node.id == "SigningLayer"]
+    assert signing.target == target
+    assert target.pip_platform.endswith(platform)
+    assert target.build_image.endswith("build-python3.13")
+
+
+def test_the_powertools_version_is_pinned_once_and_agrees_everywhere() -> None:
+    runtime, constraints = pinned(ROOT / "requirements" / "runtime.txt"), pinned(CONSTRAINTS)
+    assert runtime["aws-lambda-powertools"] == constraints["aws-lambda-powertools"] == powertools_version()
+    # Our own Powertools layer takes every version from the constraints, like the local runtime.
+    names = [
+        line.strip()
+        for line in (POWERTOOLS_ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert names
+    assert all(re.sub(r"[-_.]+", "-", n.lower()) in constraints for n in names)
+
+
+def test_the_signing_layer_comes_last_so_its_files_win(tmp_path: Path) -> None:
+    template, _ = synthesize(tmp_path)
+    [layer_id] = layers_of(template)
+    [parameter_id] = [k for k, p in template["Parameters"].items() if is_powertools(p)]
+    for function in our_functions(template):
+        assert function["Layers"] == [{"Ref": parameter_id}, {"Ref": layer_id}]
+
+
+def test_where_powertools_publishes_no_layer_our_own_is_bundled(tmp_path: Path) -> None:
+    template, _ = synthesize(tmp_path, powertools_layer="bundled", architecture="arm64")
+    assert not [p for p in template.get("Parameters", {}).values() if is_powertools(p)]
+    layers = layers_of(template)
+    [powertools_id] = [k for k, p in layers.items() if "Powertools" in p["Description"]]
+    [signing_id] = [k for k in layers if k != powertools_id]
+    assert powertools_version() in layers[powertools_id]["Description"]
+    assert layers[powertools_id]["CompatibleArchitectures"] == ["arm64"]
+    for function in our_functions(template):
+        assert function["Layers"] == [{"Ref": powertools_id}, {"Ref": signing_id}]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("python_version", "3.11", "python_version must be one of"),
+        ("architecture", "sparc", "architecture must be one of"),
+        ("powertools_layer", "maybe", "powertools_layer must be one of"),
+    ],
+)
+def test_an_unknown_target_is_refused_with_a_clear_message(
+    tmp_path: Path, key: str, value: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        synthesize(tmp_path, **{key: value})
+
+
+def test_the_poll_policy_defaults_agree_with_the_deployed_configuration() -> None:
+    policy, config = PollPolicy(), StackConfig()
+    deployed = cdk_json_context()
+    assert (config.poll_first_seconds, config.poll_growth, config.poll_max_seconds) == (
+        policy.first_seconds,
+        policy.growth,
+        policy.max_seconds,
+    )
+    assert deployed["lipsync:poll_first_seconds"] == policy.first_seconds
+    assert deployed["lipsync:poll_growth"] == policy.growth
+    assert deployed["lipsync:poll_max_seconds"] == policy.max_seconds

@@ -1,5 +1,5 @@
 """``make bench``: every figure of issue 12's table beside its baseline from the same run, then the
-poll cost and the emulator's own figures."""
+poll cost, the emulator's own figures and bursts against the provider's limits."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from benchmarks import (
     emulator_throughput,
     pipeline_load,
     poll_cost,
+    provider_limits,
     signer_cpu,
 )
 from benchmarks.report import print_table
@@ -29,6 +30,7 @@ def main() -> None:
     rows += pipeline_load.main()
     rows += demo_time.main()
     emulator_throughput.main()
+    provider_limits.main()
     poll_rows = poll_cost.main()
     print()
     print_table(rows + poll_rows)

@@ -88,7 +88,11 @@ class ApiServer:
         if self._authorizer is not None:
             raw_uri = request.environ.get("RAW_URI") or request.full_path.rstrip("?")
             url = f"http://{request.headers.get('Host', '')}{raw_uri}"
-            refused = self._authorizer(request.method, url, dict(request.headers.items()), data or None)
+            try:
+                refused = self._authorizer(request.method, url, dict(request.headers.items()), data or None)
+            except Exception:  # a request the check cannot even read is refused, as API Gateway would
+                logger.exception("the signature check failed")
+                refused = "the request's signature could not be checked"
             if refused:
                 return _json(403, refused)
         try:

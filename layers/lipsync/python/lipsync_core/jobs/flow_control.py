@@ -219,15 +219,15 @@ class FlowControl:
         return False
 
     def _create_slots_item(self, key: str) -> None:
-        try:
-            self.table.put_item(
-                Item={"key": key, "held": 0, "holders": {}, "issued": 0, "served": 0},
-                ConditionExpression="attribute_not_exists(#k)",
-                ExpressionAttributeNames={"#k": "key"},
-            )
-        except ClientError as error:
-            if not _conditional_failed(error):
-                raise
+        """The semaphore's attributes, where a first use (a ticket, say) made the item without them."""
+        self.table.update_item(
+            Key={"key": key},
+            UpdateExpression=(
+                "SET held = if_not_exists(held, :zero), holders = if_not_exists(holders, :none), "
+                "served = if_not_exists(served, :zero)"
+            ),
+            ExpressionAttributeValues={":zero": 0, ":none": {}},
+        )
 
     def _stamp(self) -> Decimal:
         return Decimal(str(round(self.clock(), 3)))
@@ -271,10 +271,8 @@ class FlowControl:
         """A place in the line for ``mode``'s service capacity (0 without a table)."""
         if self.table is None:
             return 0
-        key = self.slots_key(mode.req_key)
-        self._create_slots_item(key)
-        answer = self.table.update_item(
-            Key={"key": key},
+        answer = self.table.update_item(  # ADD makes the item (and the counter) on first use
+            Key={"key": self.slots_key(mode.req_key)},
             UpdateExpression="ADD issued :one",
             ExpressionAttributeValues={":one": 1},
             ReturnValues="UPDATED_NEW",

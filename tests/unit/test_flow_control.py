@@ -119,7 +119,7 @@ def test_unfinished_task_slots_never_exceed_the_limit_and_are_released_once(tabl
         with lock:
             holding.add(job_id)
             most = max(most, len(holding))
-        time.sleep(0.03)
+        time.sleep(0.1)  # long beside a thread's start, so that the others find the slots taken
         with lock:
             holding.discard(job_id)
         # Two releases race (the workflow and the reconciler): exactly one of them frees the slot.

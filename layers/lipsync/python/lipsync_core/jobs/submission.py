@@ -146,7 +146,8 @@ class _Waiter:
         seconds = max(
             self.settings.capacity_wait_first_seconds, self.settings.wait_seconds(max(at_least, line_seconds))
         )
-        seconds = min(jittered(seconds), self.settings.capacity_wait_max_seconds)
+        # The cap, like the line, is real time (a Wait lasts its seconds times the local time scale).
+        seconds = min(jittered(seconds), self.settings.wait_seconds(self.settings.capacity_wait_max_seconds))
         seconds = max(1, min(round(seconds), int(float(self.record["deadline_epoch"]) - self.now) + 1))
         self.store.record_waiting(self.job_id, reason=reason, checks=checks, position=position)
         return Cursor(attempt=self.attempt, status=WAITING, wait_seconds=seconds, polls=checks, ticket=ticket)

@@ -177,13 +177,6 @@ class FlowControl:
             sleep(admission.retry_after)
         sleep(admission.sleep)
 
-    def backlog_seconds(self, action: str, mode: Mode) -> float:
-        """How far ahead the next free ``action`` slot is (0 when idle or unlimited)."""
-        if self.table is None or self.limits.for_mode(mode.value).rate(action) <= 0:
-            return 0.0
-        item = self.table.get_item(Key={"key": self.rate_key(action, mode.req_key)}).get("Item") or {}
-        return max(0.0, float(item.get("tat", 0)) - self.clock())
-
     # -- unfinished tasks -------------------------------------------------------------------------
 
     @staticmethod
@@ -303,9 +296,6 @@ class FlowControl:
         key = {"key": self.slots_key(mode.req_key)}
         item = self.table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
         return {job: float(at) for job, at in (item.get("holders") or {}).items()}
-
-    def holds(self, job_id: str, mode: Mode) -> bool:
-        return job_id in self.holders(mode)
 
     def running(self, mode: Mode) -> int:
         """How many tasks hold a slot (eventually consistent: used for spacing, not for admission)."""

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 
 from .nag import add_checks
+from .sources import CDK_JSON
 from .stack import LipSyncStack
 
-ROOT = Path(__file__).resolve().parent.parent
 STACK_NAME = "LipSync"
 
 
 def cdk_json_context() -> dict[str, Any]:
     """``cdk.json``'s context: the CLI passes it to the app, a plain ``cdk.App()`` would not."""
-    return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+    return dict(json.loads(CDK_JSON.read_text())["context"])
 
 
 def build_app(

@@ -4,58 +4,45 @@ to ``batch_progress``, which counts it on its batch and announces ``LipSync Batc
 
 from __future__ import annotations
 
-import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
+from dataclasses import dataclass
+
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lipsync_core.jobs.events import CANCELLED, FAILED, SUCCEEDED
 
-from .functions import FunctionFactory, item_access
+from .function_factory import item_access
+from .resources import DeliveryProps
+from .rules import delivered_to
+
+
+@dataclass(frozen=True)
+class BatchesProps(DeliveryProps):
+    api_function: lambda_.IFunction  # POST /batches
 
 
 class Batches(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        factory: FunctionFactory,
-        table: dynamodb.ITableV2,
-        bus: events.IEventBus,
-        bucket: s3.IBucket,
-        api_function: lambda_.IFunction,
-        dead_letters: sqs.IQueue,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: BatchesProps) -> None:
         super().__init__(scope, construct_id)
-        api_function.add_to_role_policy(  # POST /batches hands its manifest to the start function
+        props.api_function.add_to_role_policy(  # POST /batches hands its manifest to the start function
             iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[bucket.arn_for_objects("jobs/batches/*")]
+                actions=["s3:PutObject"], resources=[props.bucket.arn_for_objects("jobs/batches/*")]
             )
         )
-        self.function = factory.build(self, "batch_progress", timeout=30)
-        self.function.add_to_role_policy(item_access(table))
-        bus.grant_put_events_to(self.function)
+        self.function = props.factory.build(self, "batch_progress", timeout=30)
+        self.function.add_to_role_policy(item_access(props.table))
+        props.bus.grant_put_events_to(self.function)
         self.rule = events.Rule(
             self,
             "BatchJobEnded",
-            event_bus=bus,
+            event_bus=props.bus,
             description="A batch's job ended: count it on its batch",
             event_pattern=events.EventPattern(
+                source=[props.config.event_source],  # this pipeline's jobs, on a bus others may share
                 detail_type=[SUCCEEDED, FAILED, CANCELLED],
                 detail={"job_id": [{"prefix": "batch-"}]},
             ),
-            targets=[
-                targets.LambdaFunction(  # events still undelivered after retries: the stack's queue
-                    self.function,
-                    retry_attempts=3,
-                    max_event_age=cdk.Duration.hours(2),
-                    dead_letter_queue=dead_letters,
-                )
-            ],
+            targets=[delivered_to(self.function, props)],
         )

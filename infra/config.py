@@ -1,4 +1,6 @@
-"""The stack's configuration: CDK context (``cdk.json`` or ``-c key=value``) with sensible defaults."""
+"""A pipeline's settings (limits, deadline, polling, runtime, ...), with sensible defaults: given directly
+to an embedded ``LipSyncPipeline``, or read from CDK context (``cdk.json`` or ``-c key=value``) by the
+``LipSync`` stack. Physical names are not settings: see ``names.py``."""
 
 from __future__ import annotations
 
@@ -31,8 +33,6 @@ class StackConfig:
     # Result URLs may only come from these hosts (and their subdomains); empty allows any public host.
     result_url_allowed_hosts: str = "volcengineapi.com,volces.com,volccdn.com,byteimg.com,bytecdn.cn"
     event_source: str = "lipsync.pipeline"
-    event_bus_name: str = "lipsync"
-    secret_name: str = "lipsync/volcengine"  # noqa: S105 - the secret's name, not its value
     volc_endpoint: str = "https://visual.volcengineapi.com"
     output_prefix: str = "outputs/"
     input_expiry_days: int = 30  # lifecycle for uploaded inputs
@@ -75,15 +75,16 @@ class StackConfig:
                 values[field.name] = float(raw)
             else:
                 values[field.name] = str(raw)
-        config = cls(**values)
-        if not config.allowed_request_sources:
+        return cls(**values)
+
+    def __post_init__(self) -> None:
+        if not self.allowed_request_sources:
             raise ValueError("request_sources must name at least one event source")
-        if config.api_endpoint_type not in ("REGIONAL", "EDGE", "PRIVATE"):
+        if self.api_endpoint_type not in ("REGIONAL", "EDGE", "PRIVATE"):
             raise ValueError("api_endpoint_type must be REGIONAL, EDGE or PRIVATE")
-        config.lambda_target  # noqa: B018 - validates the runtime fields now, with a clear message
-        if config.job_deadline_seconds >= 11 * 3600:
+        self.lambda_target  # noqa: B018 - validates the runtime fields now, with a clear message
+        if self.job_deadline_seconds >= 11 * 3600:
             raise ValueError("job_deadline_seconds must stay under the service's 12-hour task lifetime")
-        return config
 
     @property
     def flow_limits_json(self) -> str:

@@ -8,17 +8,17 @@ import aws_cdk as cdk
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from .config import StackConfig
+from .names import PipelineNames
 
 
 class VolcCredentials(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, names: PipelineNames) -> None:
         super().__init__(scope, construct_id)
         # Created with the right shape and a placeholder key id; `README.md` shows how to fill it.
         self.secret = secretsmanager.Secret(
             self,
             "Secret",
-            secret_name=config.secret_name,
+            secret_name=names.secret,
             description="Volcengine access key for the lip-sync API: "
             '{"access_key_id", "secret_access_key", "session_token"?}',
             removal_policy=cdk.RemovalPolicy.RETAIN,  # the operator's keys outlive a replaced stack

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lipsync_core.jobs import events as job_events
@@ -20,6 +20,8 @@ from lipsync_core.jobs import limits
 from lipsync_core.jobs.models import DERIVED_JOB_ID_PATTERN, JOB_ID_PATTERN
 
 from .config import StackConfig
+from .resources import DeliveryProps
+from .rules import delivered_to
 
 REQUESTED_DETAIL_TYPE = job_events.REQUESTED  # the event names are defined once, with their details
 MANIFEST_PREFIX = "jobs/"
@@ -60,22 +62,18 @@ JOB_REQUEST_MODEL = apigateway.JsonSchema(
 )
 
 
+@dataclass(frozen=True)
+class EntryPointsProps(DeliveryProps):
+    start: lambda_.IFunction  # manifests and bus requests
+    api_function: lambda_.IFunction  # the REST API's integration
+
+
 class EntryPoints(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: StackConfig,
-        bucket: s3.IBucket,
-        bus: events.IEventBus,
-        start: lambda_.IFunction,
-        api_function: lambda_.IFunction,
-        dead_letters: sqs.IQueue,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: EntryPointsProps) -> None:
         super().__init__(scope, construct_id)
+        config, bus, start = props.config, props.bus, props.start
         for suffix in (".json", ".jsonl"):  # one job; a batch (JSON Lines)
-            bucket.add_event_notification(
+            props.bucket.add_event_notification(
                 s3.EventType.OBJECT_CREATED,
                 s3n.LambdaDestination(start),
                 s3.NotificationKeyFilter(prefix=MANIFEST_PREFIX, suffix=suffix),
@@ -89,26 +87,18 @@ class EntryPoints(Construct):
             event_pattern=events.EventPattern(
                 source=config.allowed_request_sources, detail_type=[REQUESTED_DETAIL_TYPE]
             ),
-            # Events EventBridge cannot deliver after its retries land in the failed-deliveries queue.
-            targets=[
-                targets.LambdaFunction(
-                    start,
-                    retry_attempts=3,
-                    max_event_age=cdk.Duration.hours(2),
-                    dead_letter_queue=dead_letters,
-                )
-            ],
+            targets=[delivered_to(start, props)],
         )
         self.archive = bus.archive(
             "Archive",
-            archive_name=f"{config.event_bus_name}-requests",
+            archive_name=props.names.requests_archive,
             description="Every job request from the allowed sources, for replay",
             event_pattern=events.EventPattern(
                 source=config.allowed_request_sources, detail_type=[REQUESTED_DETAIL_TYPE]
             ),
             retention=cdk.Duration.days(30),
         )
-        self.api = self._api(api_function, config)
+        self.api = self._api(props.api_function, config)
 
     def _api(self, function: lambda_.IFunction, config: StackConfig) -> apigateway.RestApi:
         self.access_logs = access_logs = logs.LogGroup(

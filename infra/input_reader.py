@@ -3,17 +3,24 @@ the URLs it hands to the service can live (``lipsync_core.jobs.presigning``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+from .resources import PipelineResources
+
+
+@dataclass(frozen=True)
+class InputReaderProps(PipelineResources):
+    submit: lambda_.Function  # the only function that assumes the role
 
 
 class InputReader(Construct):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, bucket: s3.IBucket, submit: lambda_.Function
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: InputReaderProps) -> None:
         super().__init__(scope, construct_id)
+        submit = props.submit
         assert submit.role is not None
         self.role = iam.Role(
             self,
@@ -24,7 +31,7 @@ class InputReader(Construct):
         # Inputs may be anywhere in the stack's bucket (uploads and user layouts); nothing is written.
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[bucket.arn_for_objects("*")]
+                actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[props.bucket.arn_for_objects("*")]
             )
         )
         self.role.grant_assume_role(submit.role)

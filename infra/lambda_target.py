@@ -17,8 +17,8 @@ from pathlib import Path
 
 from aws_cdk import aws_lambda as lambda_
 
-ROOT = Path(__file__).resolve().parent.parent
-RUNTIME_REQUIREMENTS = ROOT / "requirements" / "runtime.txt"
+from .sources import RUNTIME_REQUIREMENTS
+
 # Lambda runtimes in standard support on 2026-11 (python3.11 was deprecated on 2026-06-30).
 SUPPORTED_PYTHONS = ("3.12", "3.13", "3.14")
 DEFAULT_PYTHON = "3.13"  # the newest one whose interpreter our build machines have (see architecture.md)

@@ -19,10 +19,8 @@ import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
 
 from .lambda_target import LambdaTarget
+from .sources import CONSTRAINTS, LAYER_ROOT, POWERTOOLS_ROOT
 
-LAYER_ROOT = Path(__file__).resolve().parent.parent / "layers" / "lipsync"
-POWERTOOLS_ROOT = LAYER_ROOT.parent / "powertools"
-CONSTRAINTS = LAYER_ROOT.parent.parent / "requirements" / "constraints.txt"  # pins transitive deps
 LAMBDA_ROOT = "/opt/python"  # where Lambda extracts a layer's python/ folder: tracebacks name it
 
 

@@ -4,6 +4,8 @@ and a dashboard of the pipeline."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -14,11 +16,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .functions import METRICS_NAMESPACE
+from .function_factory import METRICS_NAMESPACE
+from .resources import DeliveryProps
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
 API_LATENCY_P99_MS = 5000  # the api function's own work is a few table calls; 5 s means trouble
@@ -34,7 +36,7 @@ TABLE_OPERATIONS = [
 class AlarmTopic(Construct):
     """An SNS topic encrypted with a key of our own that CloudWatch may use (the AWS-managed
     ``alias/aws/sns`` key's policy cannot grant it), and a topic policy letting CloudWatch publish,
-    both only for this stack's alarms in this account (``aws:SourceAccount``, ``aws:SourceArn``)."""
+    both only for this pipeline's alarms in this account (``aws:SourceAccount``, ``aws:SourceArn``)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, alarm_name_prefix: str) -> None:
         super().__init__(scope, construct_id)
@@ -82,22 +84,23 @@ class AlarmTopic(Construct):
         )
 
 
+@dataclass(frozen=True)
+class MonitoringProps(DeliveryProps):
+    state_machine: sfn.StateMachine
+    api: apigateway.RestApi
+    api_access_logs: logs.ILogGroup
+
+
 class Monitoring(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        state_machine: sfn.StateMachine,
-        functions: dict[str, lambda_.IFunction],
-        failed_deliveries: sqs.IQueue,
-        api: apigateway.RestApi,
-        api_access_logs: logs.ILogGroup,
-        table: dynamodb.ITableV2,
-    ) -> None:
+    """Built last: it reads every function the pipeline's factory built (and no function can be built
+    after it), so each one has its error and throttle alarms."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: MonitoringProps) -> None:
         super().__init__(scope, construct_id)
+        state_machine, api, table = props.state_machine, props.api, props.table
+        functions = props.factory.seal(reader="monitoring")
         # Named alarms, so the topic's and key's aws:SourceArn condition can match exactly these.
-        self.alarm_name_prefix = f"{cdk.Stack.of(self).stack_name}-"
+        self.alarm_name_prefix = props.names.alarm_prefix
         alarm_topic = AlarmTopic(self, "AlarmTopic", alarm_name_prefix=self.alarm_name_prefix)
         self.topic = alarm_topic.topic
         self.alarms: dict[str, cloudwatch.Alarm] = {}
@@ -128,13 +131,13 @@ class Monitoring(Construct):
             )
         self._alarm(
             "FailedDeliveries",
-            failed_deliveries.metric_approximate_number_of_messages_visible(
+            props.dead_letters.metric_approximate_number_of_messages_visible(
                 period=FIVE_MINUTES, statistic="Maximum"
             ),
             threshold=1,
             description="A manifest or request event could not be processed",
         )
-        self._api_alarms(api, api_access_logs)
+        self._api_alarms(api, props.api_access_logs)
         self._alarm(
             "TableThrottles",
             table.metric_throttled_requests_for_operations(
@@ -189,7 +192,7 @@ class Monitoring(Construct):
     def _dashboard(
         self,
         state_machine: sfn.StateMachine,
-        functions: dict[str, lambda_.IFunction],
+        functions: dict[str, lambda_.Function],
         api: apigateway.RestApi,
     ) -> None:
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=cdk.Duration.hours(6))

@@ -5,37 +5,34 @@ announced once, and its capacity slot is given back."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .functions import FunctionFactory, item_access
+from .function_factory import item_access
+from .resources import DeliveryProps
+from .rules import delivered_to
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 ENDED = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 SWEEP_EVERY = cdk.Duration.minutes(5)  # a leaked slot costs at most this long
 
 
+@dataclass(frozen=True)
+class ReconciliationProps(DeliveryProps):
+    state_machine: sfn.StateMachine  # whose executions it watches
+
+
 class Reconciliation(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        factory: FunctionFactory,
-        table: dynamodb.ITableV2,
-        bus: events.IEventBus,
-        state_machine: sfn.StateMachine,
-        dead_letters: sqs.IQueue,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: ReconciliationProps) -> None:
         super().__init__(scope, construct_id)
-        self.function = factory.build(self, "reconcile", timeout=120)
-        self.function.add_to_role_policy(item_access(table, factory.flow_table))
+        table, state_machine = props.table, props.state_machine
+        self.function = props.factory.build(self, "reconcile", timeout=120)
+        self.function.add_to_role_policy(item_access(table, props.flow_table))
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/by-status"])
         )
@@ -48,16 +45,9 @@ class Reconciliation(Construct):
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])
         )
-        bus.grant_put_events_to(self.function)
+        props.bus.grant_put_events_to(self.function)
 
-        # Deliveries that still fail after EventBridge's retries are kept (with the stack's other
-        # failed deliveries, under one alarm), not lost.
-        target = targets.LambdaFunction(
-            self.function,
-            retry_attempts=3,
-            max_event_age=cdk.Duration.hours(2),
-            dead_letter_queue=dead_letters,
-        )
+        target = delivered_to(self.function, props)
         # Step Functions sends status changes to the account's default bus.
         self.status_rule = events.Rule(
             self,

@@ -10,7 +10,8 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .lambda_target import SUPPORTED_PYTHONS, LambdaTarget
-from .layer_bundling import LAYER_ROOT, POWERTOOLS_ROOT, bundling_options
+from .layer_bundling import bundling_options
+from .sources import BYTECODE, LAYER_ROOT, POWERTOOLS_ROOT
 
 
 class SigningLayer(Construct):
@@ -20,7 +21,9 @@ class SigningLayer(Construct):
         self.layer = lambda_.LayerVersion(
             self,
             "Layer",
-            code=lambda_.Code.from_asset(str(LAYER_ROOT), bundling=bundling_options(target)),
+            code=lambda_.Code.from_asset(
+                str(LAYER_ROOT), bundling=bundling_options(target), exclude=BYTECODE
+            ),
             compatible_runtimes=[target.runtime],
             compatible_architectures=[target.cdk_architecture],
             description="lipsync_core: Volcengine V4 signer, client, job models and logic",
@@ -34,7 +37,7 @@ class SigningLayer(Construct):
                 self,
                 "PowertoolsLayer",
                 code=lambda_.Code.from_asset(
-                    str(POWERTOOLS_ROOT), bundling=bundling_options(target, powertools=True)
+                    str(POWERTOOLS_ROOT), bundling=bundling_options(target, powertools=True), exclude=BYTECODE
                 ),
                 compatible_runtimes=[target.runtime],
                 compatible_architectures=[target.cdk_architecture],

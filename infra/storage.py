@@ -1,6 +1,9 @@
-"""Storage: the bucket for inputs, manifests and results, and the job table."""
+"""Storage: the bucket for inputs, manifests and results (the pipeline's own, or one it is given), the
+job table and the flow-control table."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
@@ -10,10 +13,34 @@ from constructs import Construct
 from .config import StackConfig
 
 
+@dataclass(frozen=True)
+class StorageProps:
+    config: StackConfig
+    # A bucket of the caller's: the pipeline uses it as it is (it must be versioned: manifests are
+    # deduplicated by key and version) and adds only event notifications and grants. None: its own.
+    bucket: s3.IBucket | None = None
+
+
 class Storage(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: StorageProps) -> None:
         super().__init__(scope, construct_id)
-        self.access_logs = s3.Bucket(
+        self.bucket = props.bucket or self._media_bucket(props.config)
+        self.table = self._job_table()
+        # Flow control's shared state (rate slots, unfinished-task slots): a few small, hot items.
+        # Nothing here outlives a burst of jobs, so no point-in-time recovery and no retention.
+        self.flow_table = dynamodb.TableV2(
+            self,
+            "FlowControl",
+            partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=False
+            ),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+
+    def _media_bucket(self, config: StackConfig) -> s3.Bucket:
+        access_logs = s3.Bucket(
             self,
             "AccessLogs",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -23,14 +50,14 @@ class Storage(Construct):
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        self.bucket = s3.Bucket(
+        return s3.Bucket(
             self,
             "Media",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             versioned=True,  # manifests are deduplicated by key and version
-            server_access_logs_bucket=self.access_logs,
+            server_access_logs_bucket=access_logs,
             server_access_logs_prefix="media/",
             lifecycle_rules=[
                 s3.LifecycleRule(
@@ -48,7 +75,9 @@ class Storage(Construct):
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        self.table = dynamodb.TableV2(
+
+    def _job_table(self) -> dynamodb.TableV2:
+        return dynamodb.TableV2(
             self,
             "Jobs",
             partition_key=dynamodb.Attribute(name="job_id", type=dynamodb.AttributeType.STRING),
@@ -70,16 +99,4 @@ class Storage(Construct):
                 ),
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        # Flow control's shared state (rate slots, unfinished-task slots): a few small, hot items.
-        # Nothing here outlives a burst of jobs, so no point-in-time recovery and no retention.
-        self.flow_table = dynamodb.TableV2(
-            self,
-            "FlowControl",
-            partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=False
-            ),
-            removal_policy=cdk.RemovalPolicy.DESTROY,
         )

@@ -5,31 +5,20 @@ twice (with backoff), then keeps it in a queue."""
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lipsync_core.jobs.events import CANCELLED, FAILED, SUCCEEDED
 
-from .functions import FunctionFactory
+from .resources import DeliveryProps
+from .rules import delivered_to
 
 
 class Webhooks(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        factory: FunctionFactory,
-        table: dynamodb.ITableV2,
-        bus: events.IEventBus,
-        dead_letters: sqs.IQueue,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: DeliveryProps) -> None:
         super().__init__(scope, construct_id)
         # The signing key: 32 letters and digits, which is also valid base64 (Standard Webhooks' form).
         self.secret = secretsmanager.Secret(
@@ -41,29 +30,25 @@ class Webhooks(Construct):
             ),
             removal_policy=cdk.RemovalPolicy.RETAIN,  # receivers hold this key: never replaced by accident
         )
-        self.function = factory.build(
+        self.function = props.factory.build(
             self, "webhook", timeout=30, environment={"WEBHOOK_SECRET_ID": self.secret.secret_arn}
         )
         self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table.table_arn])
+            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[props.table.table_arn])
         )
         self.secret.grant_read(self.function)
-        # Deliveries that still fail are kept with the stack's other failed deliveries (one alarm).
+        # Deliveries that still fail are kept with the pipeline's other failed deliveries (one alarm).
         self.function.configure_async_invoke(
-            retry_attempts=2, on_failure=destinations.SqsDestination(dead_letters)
+            retry_attempts=2, on_failure=destinations.SqsDestination(props.dead_letters)
         )
         self.rule = events.Rule(
             self,
             "JobEnded",
-            event_bus=bus,
+            event_bus=props.bus,
             description="A job ended: POST it to the job's webhook, if it has one",
-            event_pattern=events.EventPattern(detail_type=[SUCCEEDED, FAILED, CANCELLED]),
-            targets=[
-                targets.LambdaFunction(
-                    self.function,
-                    retry_attempts=3,
-                    max_event_age=cdk.Duration.hours(2),
-                    dead_letter_queue=dead_letters,
-                )
-            ],
+            event_pattern=events.EventPattern(
+                source=[props.config.event_source],  # this pipeline's jobs, on a bus others may share
+                detail_type=[SUCCEEDED, FAILED, CANCELLED],
+            ),
+            targets=[delivered_to(self.function, props)],
         )

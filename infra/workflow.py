@@ -4,6 +4,8 @@ caught into one path; exactly one terminal event per job."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_logs as logs
@@ -18,6 +20,7 @@ from lipsync_core.jobs.reconcile import ANNOUNCEMENT_FAILED, FAILURE_NOT_RECORDE
 
 from .config import StackConfig
 from .functions import WorkflowFunctions
+from .resources import PipelineResources
 
 SUCCEEDED_DETAIL_TYPE = job_events.SUCCEEDED  # the event names are defined once, with their details
 FAILED_DETAIL_TYPE = job_events.FAILED
@@ -34,17 +37,15 @@ UNTIL_DEADLINE = 100_000
 RETRIES = [(THROTTLED, 5, UNTIL_DEADLINE, 120), (UNAVAILABLE, 3, 5, 60)]
 
 
+@dataclass(frozen=True)
+class WorkflowProps(PipelineResources):
+    functions: WorkflowFunctions  # the tasks
+
+
 class JobWorkflow(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: StackConfig,
-        functions: WorkflowFunctions,
-        bus: events.IEventBus,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: WorkflowProps) -> None:
         super().__init__(scope, construct_id)
+        config, functions, bus = props.config, props.functions, props.bus
 
         submit = self._invoke("Submit", functions.submit, result_path="$.cursor")
         wait = sfn.Wait(self, "WaitBeforePoll", time=sfn.WaitTime.seconds_path("$.cursor.wait_seconds"))

@@ -11,8 +11,9 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra.app_factory import build_app
+from infra.stack import LipSyncStack
 
-Synthesized = tuple[Template, dict[str, Any], Path]
+Synthesized = tuple[Template, dict[str, Any], Path, LipSyncStack]
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +23,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     app, stack = build_app(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []}, nag=True)
     app.synth()
     template = Template.from_stack(stack)
-    return template, dict(template.to_json()), outdir / "LipSync.template.json"
+    return template, dict(template.to_json()), outdir / "LipSync.template.json", stack
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Template
 from infra.app_factory import build_app, cdk_json_context
 from infra.config import StackConfig
 from infra.lambda_target import powertools_version
-from infra.layer_bundling import CONSTRAINTS, POWERTOOLS_ROOT
+from infra.sources import CONSTRAINTS, POWERTOOLS_ROOT
 from lipsync_core.jobs.poll_policy import PollPolicy
 
 ROOT = Path(__file__).resolve().parents[2]

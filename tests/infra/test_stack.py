@@ -262,12 +262,15 @@ def test_the_request_rule_matches_only_the_request_detail_type(template: Templat
         for r in rules.values()
         if "EventBusName" in r["Properties"]  # rules on the stack's bus (the others are Step Functions')
     ]
-    ended = ["LipSync Job Succeeded", "LipSync Job Failed", "LipSync Job Cancelled"]
+    ended = {
+        "source": ["lipsync.pipeline"],
+        "detail-type": ["LipSync Job Succeeded", "LipSync Job Failed", "LipSync Job Cancelled"],
+    }  # only this pipeline's jobs
     expected = {"source": ["lipsync.client"], "detail-type": ["LipSync Job Requested"]}
     assert patterns == [
         expected,  # only the allowed sources (cdk.json) start paid jobs
-        {"detail-type": ended, "detail": {"job_id": [{"prefix": "batch-"}]}},  # a batch's jobs, counted
-        {"detail-type": ended},  # webhooks
+        {**ended, "detail": {"job_id": [{"prefix": "batch-"}]}},  # a batch's jobs, counted
+        ended,  # webhooks
     ]
     template.has_resource_properties("AWS::Events::Archive", {"EventPattern": expected, "RetentionDays": 30})
 
@@ -349,10 +352,23 @@ def test_alarms_exist_for_the_named_metrics(template: Template) -> None:
         if "MetricStat" in m
     }
     assert {"ThrottledRequests", "SystemErrors"} <= table_metrics
-    assert len(alarms) == 2 + 2 * 7 + 1 + 3 + 2
+    assert len(alarms) == 2 + 2 * 9 + 1 + 3 + 2
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the topic"
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_every_function_of_ours_has_its_error_and_throttle_alarms(template: Template) -> None:
+    ours = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
+    watched: dict[str, set[str]] = {}
+    for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
+        properties = alarm["Properties"]
+        if properties.get("Namespace") == "AWS/Lambda":
+            [dimension] = properties["Dimensions"]
+            assert dimension["Name"] == "FunctionName"
+            watched.setdefault(dimension["Value"]["Ref"], set()).add(properties["MetricName"])
+    assert len(ours) == 9
+    assert watched == {logical_id: {"Errors", "Throttles"} for logical_id in ours}
 
 
 def test_the_api_model_refuses_oversize_and_derived_ids_at_the_edge(template: Template) -> None:

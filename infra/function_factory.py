@@ -1,0 +1,131 @@
+"""Every Lambda function of a pipeline is built here, the same way, and remembered: monitoring reads
+the factory's list, so no function can be left without its alarms."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from .config import StackConfig
+from .signing_layer import SigningLayer
+from .sources import BYTECODE, FUNCTIONS_ROOT
+
+METRICS_NAMESPACE = "LipSync"
+
+
+class FunctionsSealedError(RuntimeError):
+    pass
+
+
+class FunctionFactory:
+    """Builds every function the same way: runtime, layers, tracing, its own log group and role."""
+
+    def __init__(
+        self,
+        *,
+        config: StackConfig,
+        layers: SigningLayer,
+        bucket: s3.IBucket,
+        table: dynamodb.ITableV2,
+        flow_table: dynamodb.ITableV2,
+        secret: secretsmanager.ISecret,
+        event_bus_name: str,
+    ) -> None:
+        self.layers = layers
+        self.target = layers.target
+        self._built: dict[str, lambda_.Function] = {}
+        self._sealed_by = ""
+        self.environment = {
+            "JOB_TABLE_NAME": table.table_name,
+            "BUCKET_NAME": bucket.bucket_name,
+            "VOLC_SECRET_ID": secret.secret_arn,
+            "VOLC_ENDPOINT": config.volc_endpoint,
+            "OUTPUT_PREFIX": config.output_prefix,
+            "JOB_DEADLINE_SECONDS": str(config.job_deadline_seconds),
+            "MAX_SUBMIT_ATTEMPTS": str(config.max_submit_attempts),
+            "POLL_FIRST_SECONDS": str(config.poll_first_seconds),
+            "POLL_GROWTH": str(config.poll_growth),
+            "POLL_MAX_SECONDS": str(config.poll_max_seconds),
+            "RESULT_URL_ALLOWED_HOSTS": config.result_url_allowed_hosts,
+            "ALLOW_LOCAL_URLS": "true" if config.allow_local_urls else "false",
+            "EVENT_BUS_NAME": event_bus_name,
+            "FLOW_TABLE_NAME": flow_table.table_name,
+            "FLOW_LIMITS": config.flow_limits_json,
+            "CAPACITY_WAIT_FIRST_SECONDS": str(config.capacity_wait_first_seconds),
+            "CAPACITY_WAIT_MAX_SECONDS": str(config.capacity_wait_max_seconds),
+            "EVENT_SOURCE": config.event_source,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+
+    def build(
+        self,
+        scope: Construct,
+        name: str,
+        *,
+        timeout: int,
+        memory: int = 256,
+        environment: dict[str, str] | None = None,
+    ) -> lambda_.Function:
+        if self._sealed_by:
+            raise FunctionsSealedError(
+                f"the {name} function is built after {self._sealed_by} read the pipeline's functions: "
+                "build every function first"
+            )
+        if name in self._built:
+            raise ValueError(f"the pipeline already has a {name} function")
+        log_group = logs.LogGroup(
+            scope,
+            f"{name}-logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        # An explicit role instead of AWSLambdaBasicExecutionRole: logs to its own group only.
+        role = iam.Role(scope, f"{name}-role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+            )
+        )
+        function = lambda_.Function(
+            scope,
+            name,
+            runtime=self.target.runtime,
+            architecture=self.target.cdk_architecture,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(FUNCTIONS_ROOT / name), exclude=BYTECODE),
+            layers=self.layers.in_order,
+            timeout=cdk.Duration.seconds(timeout),
+            memory_size=memory,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            role=role,
+            environment={
+                **self.environment,
+                **(environment or {}),
+                "POWERTOOLS_SERVICE_NAME": f"lipsync-{name.replace('_', '-')}",
+            },
+        )
+        self.layers.apply(function)
+        self._built[name] = function
+        return function
+
+    def seal(self, reader: str) -> dict[str, lambda_.Function]:
+        """Every function built so far, by name; building another afterwards fails (``reader`` would
+        miss it), so a function cannot escape what reads this list."""
+        self._sealed_by = reader
+        return dict(self._built)
+
+
+def item_access(*tables: dynamodb.ITableV2) -> iam.PolicyStatement:
+    """Only the item operations the job store and flow control use, on the tables themselves."""
+    return iam.PolicyStatement(
+        actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        resources=[table.table_arn for table in tables],
+    )

@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements/runtime.txt requirements/dev.txt requirements/constraints.txt \
-	layers/lipsync/requirements.txt pyproject.toml
+	layers/lipsync/requirements.txt pyproject.toml setup.py
 # Quiet jsii's Node end-of-life banner and keep the CDK offline.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true

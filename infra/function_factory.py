@@ -8,11 +8,9 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from .config import StackConfig
+from .resources import PipelineStores
 from .signing_layer import SigningLayer
 from .sources import BYTECODE, FUNCTIONS_ROOT
 
@@ -26,25 +24,16 @@ class FunctionsSealedError(RuntimeError):
 class FunctionFactory:
     """Builds every function the same way: runtime, layers, tracing, its own log group and role."""
 
-    def __init__(
-        self,
-        *,
-        config: StackConfig,
-        layers: SigningLayer,
-        bucket: s3.IBucket,
-        table: dynamodb.ITableV2,
-        flow_table: dynamodb.ITableV2,
-        secret: secretsmanager.ISecret,
-        event_bus_name: str,
-    ) -> None:
+    def __init__(self, stores: PipelineStores, layers: SigningLayer) -> None:
         self.layers = layers
         self.target = layers.target
         self._built: dict[str, lambda_.Function] = {}
         self._sealed_by = ""
+        config = stores.config
         self.environment = {
-            "JOB_TABLE_NAME": table.table_name,
-            "BUCKET_NAME": bucket.bucket_name,
-            "VOLC_SECRET_ID": secret.secret_arn,
+            "JOB_TABLE_NAME": stores.table.table_name,
+            "BUCKET_NAME": stores.bucket.bucket_name,
+            "VOLC_SECRET_ID": stores.secret.secret_arn,
             "VOLC_ENDPOINT": config.volc_endpoint,
             "OUTPUT_PREFIX": config.output_prefix,
             "JOB_DEADLINE_SECONDS": str(config.job_deadline_seconds),
@@ -54,8 +43,8 @@ class FunctionFactory:
             "POLL_MAX_SECONDS": str(config.poll_max_seconds),
             "RESULT_URL_ALLOWED_HOSTS": config.result_url_allowed_hosts,
             "ALLOW_LOCAL_URLS": "true" if config.allow_local_urls else "false",
-            "EVENT_BUS_NAME": event_bus_name,
-            "FLOW_TABLE_NAME": flow_table.table_name,
+            "EVENT_BUS_NAME": stores.bus.event_bus_name,
+            "FLOW_TABLE_NAME": stores.flow_table.table_name,
             "FLOW_LIMITS": config.flow_limits_json,
             "CAPACITY_WAIT_FIRST_SECONDS": str(config.capacity_wait_first_seconds),
             "CAPACITY_WAIT_MAX_SECONDS": str(config.capacity_wait_max_seconds),

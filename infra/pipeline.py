@@ -31,7 +31,7 @@ from .monitoring import Monitoring, MonitoringProps
 from .nag import acknowledge_findings
 from .names import PipelineNames
 from .reconciliation import Reconciliation, ReconciliationProps
-from .resources import DeliveryProps, PipelineResources
+from .resources import DeliveryProps, PipelineResources, PipelineStores
 from .signing_layer import SigningLayer
 from .storage import Storage, StorageProps
 from .webhooks import Webhooks
@@ -64,16 +64,7 @@ class LipSyncPipeline(Construct):
         self.credentials = VolcCredentials(self, "Credentials", names)
         layers = SigningLayer(self, "SigningLayer", target=config.lambda_target)
         bus = props.bus or JobEvents(self, "Events", names).bus
-        self.factory = factory = FunctionFactory(
-            config=config,
-            layers=layers,
-            bucket=self.storage.bucket,
-            table=self.storage.table,
-            flow_table=self.storage.flow_table,
-            secret=self.credentials.secret,
-            event_bus_name=bus.event_bus_name,
-        )
-        resources = PipelineResources(
+        stores = PipelineStores(
             config=config,
             names=names,
             bucket=self.storage.bucket,
@@ -81,8 +72,9 @@ class LipSyncPipeline(Construct):
             flow_table=self.storage.flow_table,
             secret=self.credentials.secret,
             bus=bus,
-            factory=factory,
         )
+        self.factory = FunctionFactory(stores, layers)
+        resources = PipelineResources(**vars(stores), factory=self.factory)
         shared = resources.shared()
         self.bus = bus
         self.functions = WorkflowFunctions(self, "Functions", resources)

@@ -4,7 +4,7 @@ share, and the factory that builds every function. A construct that needs more e
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -13,12 +13,16 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 
 from .config import StackConfig
-from .function_factory import FunctionFactory
 from .names import PipelineNames
+
+if TYPE_CHECKING:  # the factory builds from the stores below
+    from .function_factory import FunctionFactory
 
 
 @dataclass(frozen=True)
-class PipelineResources:
+class PipelineStores:
+    """What every function's environment names: settings, names and the stores."""
+
     config: StackConfig
     names: PipelineNames
     bucket: s3.IBucket  # inputs, manifests, results
@@ -26,6 +30,10 @@ class PipelineResources:
     flow_table: dynamodb.ITableV2  # flow control's slots
     secret: secretsmanager.ISecret  # the Volcengine credentials
     bus: events.IEventBus  # where requests arrive and job events are announced
+
+
+@dataclass(frozen=True)
+class PipelineResources(PipelineStores):
     factory: FunctionFactory
 
     def shared(self) -> dict[str, Any]:

@@ -25,18 +25,47 @@ class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: StorageProps) -> None:
         super().__init__(scope, construct_id)
         self.bucket = props.bucket or self._media_bucket(props.config)
-        self.table = self._job_table()
+        self.table = self._table(
+            "Jobs",
+            key="job_id",
+            recovery=True,
+            indexes=[
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name="by-status",
+                    partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
+                    sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+                ),
+                # Every job, newest first: one constant partition ("kind" = "job") sorted by creation.
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name="by-created",
+                    partition_key=dynamodb.Attribute(name="kind", type=dynamodb.AttributeType.STRING),
+                    sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+                ),
+            ],
+        )
         # Flow control's shared state (rate slots, unfinished-task slots): a few small, hot items.
         # Nothing here outlives a burst of jobs, so no point-in-time recovery and no retention.
-        self.flow_table = dynamodb.TableV2(
+        self.flow_table = self._table("FlowControl", key="key", recovery=False)
+
+    def _table(
+        self,
+        construct_id: str,
+        *,
+        key: str,
+        recovery: bool,
+        indexes: list[dynamodb.GlobalSecondaryIndexPropsV2] | None = None,
+    ) -> dynamodb.TableV2:
+        """On demand; tables worth recovering are also retained with the operator's data."""
+        return dynamodb.TableV2(
             self,
-            "FlowControl",
-            partition_key=dynamodb.Attribute(name="key", type=dynamodb.AttributeType.STRING),
+            construct_id,
+            partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
             billing=dynamodb.Billing.on_demand(),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=False
+                point_in_time_recovery_enabled=recovery
             ),
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+            global_secondary_indexes=indexes,
+            removal_policy=cdk.RemovalPolicy.RETAIN if recovery else cdk.RemovalPolicy.DESTROY,
         )
 
     def _media_bucket(self, config: StackConfig) -> s3.Bucket:
@@ -71,31 +100,6 @@ class Storage(Construct):
                 ),
                 s3.LifecycleRule(
                     id="expire-old-versions", noncurrent_version_expiration=cdk.Duration.days(7)
-                ),
-            ],
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-
-    def _job_table(self) -> dynamodb.TableV2:
-        return dynamodb.TableV2(
-            self,
-            "Jobs",
-            partition_key=dynamodb.Attribute(name="job_id", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            global_secondary_indexes=[
-                dynamodb.GlobalSecondaryIndexPropsV2(
-                    index_name="by-status",
-                    partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
-                    sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
-                ),
-                # Every job, newest first: one constant partition ("kind" = "job") sorted by creation.
-                dynamodb.GlobalSecondaryIndexPropsV2(
-                    index_name="by-created",
-                    partition_key=dynamodb.Attribute(name="kind", type=dynamodb.AttributeType.STRING),
-                    sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
                 ),
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,

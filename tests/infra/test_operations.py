@@ -113,6 +113,26 @@ def test_the_operators_data_is_retained(template: Template, resources: dict[str,
     assert (key["DeletionPolicy"], key["Properties"]["PendingWindowInDays"]) == ("Delete", 7)
 
 
+def test_what_holds_data_keeps_its_logical_id_so_an_update_replaces_nothing(
+    resources: dict[str, Any],
+) -> None:
+    # The ids these resources were first deployed with: a new id would make CloudFormation create a new
+    # bucket, table, secret, bus or queue (the retained ones left behind, named ones in conflict).
+    kept = {
+        "StorageAccessLogs96FB524C": "AWS::S3::Bucket",
+        "StorageMedia9333CB25": "AWS::S3::Bucket",
+        "StorageJobs4C7573CB": "AWS::DynamoDB::GlobalTable",
+        "StorageFlowControlB725E817": "AWS::DynamoDB::GlobalTable",
+        "CredentialsSecret40F8BB41": "AWS::SecretsManager::Secret",
+        "WebhooksSecret14C8806E": "AWS::SecretsManager::Secret",
+        "EventsBus45DE4339": "AWS::Events::EventBus",
+        "EntryFunctionsFailedDeliveries3A478E8F": "AWS::SQS::Queue",
+    }
+    assert {
+        logical_id: resources[logical_id]["Type"] for logical_id in kept if logical_id in resources
+    } == kept
+
+
 def test_the_api_is_regional_and_leaves_the_accounts_logging_role_alone(template: Template) -> None:
     template.has_resource_properties(
         "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}}

@@ -30,11 +30,12 @@ from lipsync_core.volc.signer import Credentials
 from .aws_events import execution_status_change
 from .moto_caches import MotoCaches
 from .seams import FunctionRegistry, Seams
+from .synth import sources
 from .template import REGION, Template
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = sources.ROOT  # the repository; once installed, the lipsync_infra package (which ships functions/)
 logger = logging.getLogger(__name__)
-FUNCTIONS_ROOT = ROOT / "functions"
+FUNCTIONS_ROOT = sources.FUNCTIONS_ROOT
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 EVENTS_QUEUE = "lipsync-local-events"
 # Local logging and metrics: quiet by default (the CLI shows progress its own way).

@@ -1,8 +1,9 @@
 """The whole lip-sync pipeline as one construct, for any CDK app: the ``LipSync`` stack is a thin wrapper
 around it, and a team's own stack adds it the same way::
 
-    from lipsync_infra.pipeline import LipSyncPipeline, LipSyncPipelineProps
+    from lipsync_infra.config import StackConfig
     from lipsync_infra.names import PipelineNames
+    from lipsync_infra.pipeline import LipSyncPipeline, LipSyncPipelineProps
 
     LipSyncPipeline(self, "Dubbing", LipSyncPipelineProps(
         names=PipelineNames.from_prefix("dubbing"),  # bus, secret, alarms: dubbing…

@@ -1,9 +1,9 @@
 """The package as a user gets it: a wheel built from the tree, installed (not editable) into a fresh
 virtual environment, run from outside the repository.
 
-The wheel is built once per worker (the tests share an xdist group) from a copy of the files git would
-commit, so nothing lying around in the checkout can make it pass. Installs reuse this venv's pip (no
-``ensurepip``) and skip bytecode compilation: the tests pay for what they check, not for set-up.
+The wheel is built once per worker (a few seconds) from a copy of the files git would commit, so nothing
+lying around in the checkout can make it pass. Installs reuse this venv's pip (no ``ensurepip``) and skip
+bytecode compilation: the tests pay for what they check, not for set-up.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
+pytestmark = pytest.mark.slow
 # Source folder -> where its Python files sit in the wheel.
 INSTALLED_AS = {
     "src": "",

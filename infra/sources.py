@@ -20,8 +20,8 @@ POWERTOOLS_ROOT = ROOT / "layers" / "powertools"
 RUNTIME_REQUIREMENTS = ROOT / "requirements" / "runtime.txt"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"  # pins the layers' transitive dependencies
 CDK_JSON = ROOT / "cdk.json"
-# Left out of every asset: bytecode (left by tests, or by pip in an installed copy) must not change an
-# asset's hash, and Lambda compiles what it needs (the layers ship their own, see layer_bundling.py).
+# Left out of every asset and its hash: bytecode left by tests, or by pip in an installed copy (the layers'
+# bundler compiles the bytecode they ship for the runtime itself, see layer_bundling.py).
 BYTECODE = ["__pycache__"]
 # What the wheel copies into the package, relative to ROOT (setup.py reads this list).
 SHIPPED = (

@@ -28,7 +28,7 @@ class InputReader(Construct):
             assumed_by=iam.ArnPrincipal(submit.role.role_arn),
             description="Signs the presigned GET URLs of job inputs (read-only, the stack's bucket)",
         )
-        # Inputs may be anywhere in the stack's bucket (uploads and user layouts); nothing is written.
+        # Inputs may be anywhere in the pipeline's bucket (uploads and user layouts); nothing is written.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[props.bucket.arn_for_objects("*")]

@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from lipsync_core.jobs.events import CANCELLED, FAILED, SUCCEEDED
+from lipsync_core.jobs.domain.contract import DetailType
 
 from .functions import FunctionFactory, item_access
 
@@ -47,7 +47,7 @@ class Batches(Construct):
             event_bus=bus,
             description="A batch's job ended: count it on its batch",
             event_pattern=events.EventPattern(
-                detail_type=[SUCCEEDED, FAILED, CANCELLED],
+                detail_type=[DetailType.SUCCEEDED, DetailType.FAILED, DetailType.CANCELLED],
                 detail={"job_id": [{"prefix": "batch-"}]},
             ),
             targets=[

@@ -14,7 +14,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from lipsync_core.jobs.events import CANCELLED, FAILED, SUCCEEDED
+from lipsync_core.jobs.domain.contract import DetailType
 
 from .functions import FunctionFactory
 
@@ -57,7 +57,9 @@ class Webhooks(Construct):
             "JobEnded",
             event_bus=bus,
             description="A job ended: POST it to the job's webhook, if it has one",
-            event_pattern=events.EventPattern(detail_type=[SUCCEEDED, FAILED, CANCELLED]),
+            event_pattern=events.EventPattern(
+                detail_type=[DetailType.SUCCEEDED, DetailType.FAILED, DetailType.CANCELLED]
+            ),
             targets=[
                 targets.LambdaFunction(
                     self.function,

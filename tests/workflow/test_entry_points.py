@@ -66,7 +66,7 @@ def test_a_manifest_starts_one_job_whatever_its_key(pipeline: Pipeline, key: str
     assert execution["name"] == outcome["job_id"]
     assert pipeline.local.wait(execution["executionArn"])["status"] == "SUCCEEDED"
     record = pipeline.record(outcome["job_id"])
-    assert (record["status"], record["source"]) == ("SUCCEEDED", "s3")
+    assert (record.status, record.source) == ("SUCCEEDED", "s3")
 
 
 def test_the_same_s3_event_delivered_three_times_starts_one_job(pipeline: Pipeline) -> None:

@@ -8,7 +8,7 @@ a Retry behind.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, cast, get_args
 
 from lipsync_core.volc.errors import VolcThrottledError, VolcUnavailableError
 
@@ -18,14 +18,9 @@ JobStatus = Literal["QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CA
 
 
 class Status:
-    """A job's status (the record's ``status``, ``GET /jobs/{id}``, the terminal events)."""
+    """A job's status (the record's ``status``, ``GET /jobs/{id}``, the terminal events), by name."""
 
-    QUEUED: Final = "QUEUED"
-    SUBMITTED: Final = "SUBMITTED"
-    RUNNING: Final = "RUNNING"
-    SUCCEEDED: Final = "SUCCEEDED"
-    FAILED: Final = "FAILED"
-    CANCELLED: Final = "CANCELLED"
+    QUEUED, SUBMITTED, RUNNING, SUCCEEDED, FAILED, CANCELLED = cast(tuple[str, ...], get_args(JobStatus))
 
 
 TERMINAL_STATUSES: frozenset[str] = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})

@@ -32,6 +32,7 @@ MAX_VERSION_ID_CHARS = 1024
 MAX_OPTION_NUMBER = 86_400.0  # a numeric option (seconds into a template) is at most a day
 MAX_IDEMPOTENCY_KEY_CHARS = 256
 MAX_ERRORS = 20
+MAX_MESSAGE = 1000  # an error message or rejection reason, in a record or an event
 _IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_CHARS}}}$")
 
 

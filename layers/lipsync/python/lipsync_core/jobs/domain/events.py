@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from .contract import DetailType, Status
+from .documents import MAX_MESSAGE
 from .models import CopiedResult, Cursor
 from .records import JobRecord, iso_now
 
 SCHEMA_VERSION = 1
-MAX_MESSAGE = 1000
 
 
 def rejected_detail(

@@ -16,9 +16,9 @@ from pydantic import Field
 
 from lipsync_core.jobs.access.bus import publish
 from lipsync_core.jobs.domain.contract import DetailType
-from lipsync_core.jobs.domain.documents import MAX_DOCUMENT_BYTES, parse_document, printable
+from lipsync_core.jobs.domain.documents import MAX_DOCUMENT_BYTES, MAX_MESSAGE, parse_document, printable
 from lipsync_core.jobs.domain.errors import DocumentRejectedError, JobConflictError, RequestRejectedError
-from lipsync_core.jobs.domain.events import MAX_MESSAGE, rejected_detail
+from lipsync_core.jobs.domain.events import rejected_detail
 from lipsync_core.jobs.domain.records import iso_now
 
 from . import batches

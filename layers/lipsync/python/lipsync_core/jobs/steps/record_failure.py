@@ -8,8 +8,9 @@ from typing import Any
 
 from lipsync_core.jobs.domain import metrics as m
 from lipsync_core.jobs.domain.contract import RETRYABLE_ERRORS, Status
+from lipsync_core.jobs.domain.documents import MAX_MESSAGE
 from lipsync_core.jobs.domain.errors import JobNotFoundError
-from lipsync_core.jobs.domain.events import MAX_MESSAGE, failed_detail
+from lipsync_core.jobs.domain.events import failed_detail
 from lipsync_core.jobs.domain.models import FailureState
 from lipsync_core.jobs.domain.records import JobRecord
 from lipsync_core.jobs.domain.sanitise import sanitise

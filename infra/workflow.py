@@ -130,7 +130,7 @@ class JobWorkflow(Construct):
                 sfn.Condition.or_(
                     sfn.Condition.string_equals(STATUS, CursorStatus.IN_QUEUE),
                     sfn.Condition.string_equals(STATUS, CursorStatus.GENERATING),
-                    sfn.Condition.string_equals(STATUS, CursorStatus.SUBMITTED),  # not polled yet
+                    sfn.Condition.string_equals(STATUS, CursorStatus.SUBMITTED),  # no poll answered yet
                 ),
                 wait,
             )

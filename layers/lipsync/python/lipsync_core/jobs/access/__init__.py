@@ -1,1 +1,2 @@
-"""Data access: the only code that talks to DynamoDB, S3 and EventBridge for jobs. Imports only ``domain``."""
+"""Data access: the job table and the flow-control table (the only code that writes their expressions),
+where results go in S3, presigned inputs, result URLs, and the bus. Imports only ``domain``."""

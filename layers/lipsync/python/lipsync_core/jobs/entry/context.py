@@ -1,6 +1,6 @@
 """What the entry side works with, in one object: the job table, the configuration, and the AWS
 clients a request may need. A Lambda environment builds it from its cached clients
-(``jobs.clients.entry_context``); tests build their own."""
+(``jobs.clients.entry_context``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What every workflow step works with, in one object: the job table, the configuration, the limiter,
-metrics and the clock. A Lambda environment builds it once (``jobs.clients.step_context``); the
-service clients a step needs (Volcengine, S3) are passed beside it."""
+metrics and the clock. A Lambda environment builds it from its cached clients
+(``jobs.clients.step_context``); the service clients a step needs (Volcengine, S3) are passed beside it."""
 
 from __future__ import annotations
 

@@ -28,8 +28,8 @@ sys.stdin.read()
 COPY = """
 import hashlib, json, resource, sys, time
 import boto3
-from lipsync_core.jobs.copying import stream_to_s3
-from lipsync_core.jobs.result_url import UrlPolicy, open_result
+from lipsync_core.jobs.access.multipart import stream_to_s3
+from lipsync_core.jobs.access.result_urls import UrlPolicy, open_result
 endpoint, url, how = sys.argv[1:4]
 s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
 s3.create_bucket(Bucket="bench")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from benchmarks.report import Row
-from lipsync_core.jobs.poll_policy import PollPolicy
+from lipsync_core.jobs.domain.poll_policy import PollPolicy
 
 MINUTES = (1, 5, 10, 30, 60, 180)
 TRANSITIONS_PER_POLL = 3

@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from lipsync_core.jobs.events import CANCELLED, FAILED, SUCCEEDED
+from lipsync_core.jobs.domain.contract import DetailType
 
 from .function_factory import item_access
 from .resources import DeliveryProps
@@ -41,7 +41,7 @@ class Batches(Construct):
             description="A batch's job ended: count it on its batch",
             event_pattern=events.EventPattern(
                 source=[props.config.event_source],  # this pipeline's jobs, on a bus others may share
-                detail_type=[SUCCEEDED, FAILED, CANCELLED],
+                detail_type=[DetailType.SUCCEEDED, DetailType.FAILED, DetailType.CANCELLED],
                 detail={"job_id": [{"prefix": "batch-"}]},
             ),
             targets=[delivered_to(self.function, props)],

@@ -11,8 +11,8 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from lipsync_core.jobs.flow_control import FlowLimits
-from lipsync_core.jobs.poll_policy import PollPolicy
+from lipsync_core.jobs.domain.flow_limits import FlowLimits
+from lipsync_core.jobs.domain.poll_policy import PollPolicy
 from lipsync_core.volc import Mode
 
 from .lambda_target import DEFAULT_PYTHON, LambdaTarget

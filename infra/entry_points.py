@@ -15,19 +15,19 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
 
-from lipsync_core.jobs import events as job_events
-from lipsync_core.jobs import limits
-from lipsync_core.jobs.models import DERIVED_JOB_ID_PATTERN, JOB_ID_PATTERN
+from lipsync_core.jobs.domain import documents as limits
+from lipsync_core.jobs.domain.contract import DetailType
+from lipsync_core.jobs.domain.models import DERIVED_JOB_ID_PATTERN, JOB_ID_PATTERN
 
 from .config import StackConfig
 from .resources import DeliveryProps
 from .rules import delivered_to
 
-REQUESTED_DETAIL_TYPE = job_events.REQUESTED  # the event names are defined once, with their details
+REQUESTED_DETAIL_TYPE = DetailType.REQUESTED  # the event names are defined once, with their details
 MANIFEST_PREFIX = "jobs/"
 
-# A structural check at the edge, with the documented limits (``lipsync_core.jobs.limits``); the full
-# validation (modes, options, URLs, nesting, numbers) is the function's.
+# A structural check at the edge, with the documented limits (``lipsync_core.jobs.domain.documents``);
+# the full validation (modes, options, URLs, nesting, numbers) is the function's.
 _MEDIA = apigateway.JsonSchema(
     type=[apigateway.JsonSchemaType.STRING, apigateway.JsonSchemaType.OBJECT],
     max_length=limits.MAX_STRING_CHARS,

@@ -10,9 +10,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .resources import PipelineStores
 from .signing_layer import SigningLayer
 from .sources import BYTECODE, FUNCTIONS_ROOT
+from .stores import PipelineStores
 
 METRICS_NAMESPACE = "LipSync"
 

@@ -1,5 +1,5 @@
 """The role whose sessions sign input URLs: Submit assumes it at each submission, so it knows how long
-the URLs it hands to the service can live (``lipsync_core.jobs.presigning``)."""
+the URLs it hands to the service can live (``lipsync_core.jobs.access.presigning``)."""
 
 from __future__ import annotations
 

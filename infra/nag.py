@@ -8,14 +8,17 @@ writes them (``<LogicalId.Arn>``), from the pipeline's own constructs, wherever 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import AwsSolutionsChecks
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
-if TYPE_CHECKING:
-    from .pipeline import LipSyncPipeline
+Acknowledgements = dict[str, dict[str, str]]  # construct path (under the pipeline) -> {rule id: reason}
 
 XRAY = (
     "The only '*' resource is X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which "
@@ -57,17 +60,23 @@ def flatten(value: Any) -> str:
     raise ValueError(f"cannot name {value!r} as cdk-nag would")
 
 
-def acknowledged(pipeline: LipSyncPipeline) -> dict[str, dict[str, str]]:
-    """Construct path (under the pipeline) -> {rule id: why it is accepted there}."""
+def acknowledged(
+    pipeline: Construct,
+    *,
+    bucket: s3.IBucket,
+    state_machine: sfn.StateMachine,
+    tasks: Sequence[lambda_.IFunction],
+) -> Acknowledgements:
+    """What a pipeline accepts, and why, named after its bucket, state machine and workflow tasks."""
     stack = cdk.Stack.of(pipeline)
 
     def named(token: str) -> str:
         return flatten(stack.resolve(token))
 
-    media = named(pipeline.storage.bucket.bucket_arn)
+    media = named(bucket.bucket_arn)
     executions = (
         "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-        f"{named(pipeline.workflow.state_machine.state_machine_name)}:*"
+        f"{named(state_machine.state_machine_name)}:*"
     )
     return {
         **{f"Functions/{name}-role": {_iam5("*"): XRAY} for name in ("submit", "poll", "record_failure")},
@@ -111,7 +120,7 @@ def acknowledged(pipeline: LipSyncPipeline) -> dict[str, dict[str, str]]:
             "(logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, "
             "ListLogDeliveries, DescribeLogGroups, DescribeResourcePolicies, PutResourcePolicy), which AWS "
             "documents with the resource '*' only.",
-            **{_iam5(f"{named(task.function_arn)}:*"): FUNCTION_VERSIONS for task in pipeline.functions.all},
+            **{_iam5(f"{named(task.function_arn)}:*"): FUNCTION_VERSIONS for task in tasks},
         },
         f"{API}/CloudWatchRole": {  # only with lipsync:api_cloud_watch_role
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
@@ -150,8 +159,8 @@ def find(scope: IConstruct, path: str) -> IConstruct | None:
     return node
 
 
-def acknowledge_findings(pipeline: LipSyncPipeline) -> None:
-    for path, rules in acknowledged(pipeline).items():
+def acknowledge_findings(pipeline: Construct, acknowledgements: Acknowledgements) -> None:
+    for path, rules in acknowledgements.items():
         construct = find(pipeline, path)
         if construct is None:
             if path in OPTIONAL:

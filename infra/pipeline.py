@@ -29,12 +29,13 @@ from .function_factory import FunctionFactory
 from .functions import EntryFunctions, EntryFunctionsProps, WorkflowFunctions
 from .input_reader import InputReader, InputReaderProps
 from .monitoring import Monitoring, MonitoringProps
-from .nag import acknowledge_findings
+from .nag import acknowledge_findings, acknowledged
 from .names import PipelineNames
 from .reconciliation import Reconciliation, ReconciliationProps
-from .resources import DeliveryProps, PipelineResources, PipelineStores
+from .resources import DeliveryProps, PipelineResources
 from .signing_layer import SigningLayer
 from .storage import Storage, StorageProps
+from .stores import PipelineStores
 from .webhooks import Webhooks
 from .workflow import JobWorkflow, WorkflowProps
 
@@ -106,4 +107,7 @@ class LipSyncPipeline(Construct):
                 api_access_logs=self.entry_points.access_logs,
             ),
         )
-        acknowledge_findings(self)
+        self.acknowledgements = acknowledged(
+            self, bucket=self.storage.bucket, state_machine=state_machine, tasks=self.functions.all
+        )
+        acknowledge_findings(self, self.acknowledgements)

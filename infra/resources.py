@@ -4,32 +4,12 @@ share, and the factory that builds every function. A construct that needs more e
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 
-from .config import StackConfig
-from .names import PipelineNames
-
-if TYPE_CHECKING:  # the factory builds from the stores below
-    from .function_factory import FunctionFactory
-
-
-@dataclass(frozen=True)
-class PipelineStores:
-    """What every function's environment names: settings, names and the stores."""
-
-    config: StackConfig
-    names: PipelineNames
-    bucket: s3.IBucket  # inputs, manifests, results
-    table: dynamodb.ITableV2  # job records
-    flow_table: dynamodb.ITableV2  # flow control's slots
-    secret: secretsmanager.ISecret  # the Volcengine credentials
-    bus: events.IEventBus  # where requests arrive and job events are announced
+from .function_factory import FunctionFactory
+from .stores import PipelineStores
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from lipsync_core.jobs.events import CANCELLED, FAILED, SUCCEEDED
+from lipsync_core.jobs.domain.contract import DetailType
 
 from .resources import DeliveryProps
 from .rules import delivered_to
@@ -48,7 +48,7 @@ class Webhooks(Construct):
             description="A job ended: POST it to the job's webhook, if it has one",
             event_pattern=events.EventPattern(
                 source=[props.config.event_source],  # this pipeline's jobs, on a bus others may share
-                detail_type=[SUCCEEDED, FAILED, CANCELLED],
+                detail_type=[DetailType.SUCCEEDED, DetailType.FAILED, DetailType.CANCELLED],
             ),
             targets=[delivered_to(self.function, props)],
         )

@@ -13,21 +13,18 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from lipsync_core.jobs import events as job_events
-from lipsync_core.jobs.models import WAITING
-from lipsync_core.jobs.presigning import INPUT_UNREACHABLE
-from lipsync_core.jobs.reconcile import ANNOUNCEMENT_FAILED, FAILURE_NOT_RECORDED
+from lipsync_core.jobs.domain.contract import CursorStatus, DetailType, ErrorName, FailState, Status
 
 from .config import StackConfig
 from .functions import WorkflowFunctions
 from .resources import PipelineResources
 
-SUCCEEDED_DETAIL_TYPE = job_events.SUCCEEDED  # the event names are defined once, with their details
-FAILED_DETAIL_TYPE = job_events.FAILED
-THROTTLED = ["VolcThrottledError"]
-UNAVAILABLE = ["VolcUnavailableError"]
-DOWNLOAD = ["ResultDownloadError"]
-LAMBDA_THROTTLED = ["Lambda.TooManyRequestsException"]
+SUCCEEDED_DETAIL_TYPE = DetailType.SUCCEEDED  # every name the Lambdas share: lipsync_core's contract
+FAILED_DETAIL_TYPE = DetailType.FAILED
+THROTTLED = [ErrorName.THROTTLED]
+UNAVAILABLE = [ErrorName.UNAVAILABLE]
+DOWNLOAD = [ErrorName.RESULT_DOWNLOAD]
+LAMBDA_THROTTLED = [ErrorName.LAMBDA_THROTTLED]
 STATUS = "$.cursor.status"
 # Being busy never fails a job: throttling (ours, the service's, Lambda's) is retried until the
 # state machine's timeout, which the job's deadline sets. Submit and Poll turn the service's
@@ -55,7 +52,7 @@ class JobWorkflow(Construct):
         )
         admitted = (
             sfn.Choice(self, "Admitted")
-            .when(sfn.Condition.string_equals(STATUS, WAITING), wait_for_capacity.next(submit))
+            .when(sfn.Condition.string_equals(STATUS, CursorStatus.WAITING), wait_for_capacity.next(submit))
             .otherwise(wait)
         )
         poll = self._invoke("Poll", functions.poll, result_path="$.cursor")
@@ -65,7 +62,7 @@ class JobWorkflow(Construct):
             self,
             "TaskLost",
             parameters={
-                "Error": "TaskLostError",
+                "Error": ErrorName.TASK_LOST,
                 "Cause": sfn.JsonPath.format(
                     "the service answered {} for task {} on attempt {}; no resubmission left",
                     sfn.JsonPath.string_at(STATUS),
@@ -77,19 +74,19 @@ class JobWorkflow(Construct):
         )
         record_failure = self._invoke("RecordFailure", functions.record_failure, result_path="$.event")
         emit_failed = self._emit("EmitFailed", bus, config, FAILED_DETAIL_TYPE)
-        failed = sfn.Fail(self, "JobFailed", error="LipSyncJobFailed", cause_path="$.event.error.message")
+        failed = sfn.Fail(self, "JobFailed", error=FailState.JOB_FAILED, cause_path="$.event.error.message")
         # Last resorts: the execution ends FAILED with a name the reconciler acts on (it records the
         # failure, or announces the terminal event from the record), so no job ends silently.
         not_recorded = sfn.Fail(
             self,
             "FailureNotRecorded",
-            error=FAILURE_NOT_RECORDED,
+            error=FailState.FAILURE_NOT_RECORDED,
             cause="recording the failure failed; the reconciler records and announces it",
         )
         not_announced = sfn.Fail(
             self,
             "AnnouncementFailed",
-            error=ANNOUNCEMENT_FAILED,
+            error=FailState.ANNOUNCEMENT_FAILED,
             cause="the terminal event could not be put; the reconciler announces it from the record",
         )
         record_failure.add_retry(
@@ -114,7 +111,7 @@ class JobWorkflow(Construct):
         )
         failure_path = record_failure.next(
             sfn.Choice(self, "NewlyFailed")
-            .when(sfn.Condition.string_equals("$.event.status", "FAILED"), emit_failed.next(failed))
+            .when(sfn.Condition.string_equals("$.event.status", Status.FAILED), emit_failed.next(failed))
             .otherwise(already_finished)
         )
         for step in (submit, poll, copy):
@@ -122,9 +119,9 @@ class JobWorkflow(Construct):
 
         resubmit = sfn.Condition.and_(
             sfn.Condition.or_(
-                sfn.Condition.string_equals(STATUS, "not_found"),
-                sfn.Condition.string_equals(STATUS, "expired"),
-                sfn.Condition.string_equals(STATUS, INPUT_UNREACHABLE),  # fresh input URLs may work
+                sfn.Condition.string_equals(STATUS, CursorStatus.NOT_FOUND),
+                sfn.Condition.string_equals(STATUS, CursorStatus.EXPIRED),
+                sfn.Condition.string_equals(STATUS, CursorStatus.INPUT_UNREACHABLE),  # fresh URLs may work
             ),
             sfn.Condition.number_less_than("$.cursor.attempt", config.max_submit_attempts),
         )
@@ -132,14 +129,14 @@ class JobWorkflow(Construct):
             sfn.Choice(self, "TaskStatus")
             .when(
                 sfn.Condition.or_(
-                    sfn.Condition.string_equals(STATUS, "in_queue"),
-                    sfn.Condition.string_equals(STATUS, "generating"),
-                    sfn.Condition.string_equals(STATUS, "submitted"),  # a poll that got no answer yet
+                    sfn.Condition.string_equals(STATUS, CursorStatus.IN_QUEUE),
+                    sfn.Condition.string_equals(STATUS, CursorStatus.GENERATING),
+                    sfn.Condition.string_equals(STATUS, CursorStatus.SUBMITTED),  # no poll answered yet
                 ),
                 wait,
             )
             .when(
-                sfn.Condition.string_equals(STATUS, "done"),
+                sfn.Condition.string_equals(STATUS, CursorStatus.DONE),
                 copy.next(emit_succeeded).next(sfn.Succeed(self, "JobSucceeded")),
             )
             .when(resubmit, submit)

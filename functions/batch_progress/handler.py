@@ -1,5 +1,5 @@
 """Batch progress: each terminal event of a batch's job is counted on its batch; the last one
-announces ``LipSync Batch Finished`` (see ``lipsync_core.jobs.batches``)."""
+announces ``LipSync Batch Finished`` (see ``lipsync_core.jobs.entry.batches``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lipsync_core.jobs import batches, runtime
+from lipsync_core.jobs import clients
+from lipsync_core.jobs.entry import batches
 from lipsync_core.observability import logger, metrics, tracer
 
 
@@ -22,8 +23,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     finished = batches.record_ended(
         str(detail.get("job_id", "")),
         str(detail.get("status", "")),
-        store=runtime.job_store(),
-        events_client=runtime.events_client(),
-        settings=runtime.settings(),
+        store=clients.job_store(),
+        events_client=clients.events_client(),
+        settings=clients.settings(),
     )
     return {"batch_finished": finished}

@@ -6,20 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lipsync_core.jobs import runtime
-from lipsync_core.jobs.copying import copy_result
-from lipsync_core.jobs.models import JobState
+from lipsync_core.jobs import clients
+from lipsync_core.jobs.domain.models import JobState
+from lipsync_core.jobs.steps.copy_result import copy_result
 from lipsync_core.observability import metric_sink, workflow_task
 
 
 @workflow_task(JobState)
 def handler(state: JobState, context: LambdaContext) -> dict[str, Any]:
-    return copy_result(
-        state,
-        store=runtime.job_store(),
-        volc=runtime.volc_client(),
-        s3=runtime.s3_client(),
-        settings=runtime.settings(),
-        flow=runtime.flow_control(),
-        metrics=metric_sink,
-    )
+    step = clients.step_context(metric_sink)
+    return copy_result(state, step, volc=clients.volc_client(), s3=clients.s3_client())

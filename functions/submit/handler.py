@@ -6,21 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lipsync_core.jobs import runtime
-from lipsync_core.jobs.models import JobState
-from lipsync_core.jobs.submission import submit_job
+from lipsync_core.jobs import clients
+from lipsync_core.jobs.domain.models import JobState
+from lipsync_core.jobs.steps.submit import submit_job
 from lipsync_core.observability import metric_sink, workflow_task
 
 
 @workflow_task(JobState)
 def handler(state: JobState, context: LambdaContext) -> dict[str, Any]:
-    cursor = submit_job(
-        state,
-        store=runtime.job_store(),
-        volc=runtime.volc_client(),
-        s3=runtime.s3_client(),
-        settings=runtime.settings(),
-        flow=runtime.flow_control(),
-        metrics=metric_sink,
-    )
-    return cursor.model_dump()
+    step = clients.step_context(metric_sink)
+    return submit_job(state, step, volc=clients.volc_client(), s3=clients.s3_client()).model_dump()

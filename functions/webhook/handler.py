@@ -1,5 +1,6 @@
-"""Webhook: a job's terminal event POSTed, signed, to the job's webhook (``lipsync_core.jobs.webhooks``).
-An error is raised for a failed delivery: Lambda retries it, then keeps it in the failure queue."""
+"""Webhook: a job's terminal event POSTed, signed, to the job's webhook
+(``lipsync_core.jobs.entry.webhooks``). An error is raised for a failed delivery: Lambda retries it,
+then keeps it in the failure queue."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lipsync_core.jobs import runtime, webhooks
+from lipsync_core.jobs import clients
+from lipsync_core.jobs.entry import webhooks
 from lipsync_core.observability import logger, metric_sink, metrics, tracer
 
 
@@ -21,7 +23,7 @@ from lipsync_core.observability import logger, metric_sink, metrics, tracer
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parse(event=event, model=EventBridgeModel)  # the shape EventBridge sends, or an error
     secret = str(parameters.get_secret(os.environ[webhooks.SECRET_ENV], max_age=300))
-    delivered = webhooks.deliver(event, store=runtime.job_store(), settings=runtime.settings(), secret=secret)
+    delivered = webhooks.deliver(event, store=clients.job_store(), settings=clients.settings(), secret=secret)
     if delivered:
         metric_sink.add_metric("WebhooksDelivered", "Count", 1)
     return {"delivered": delivered}

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from lipsync_core.jobs.intake import validation_errors
-from lipsync_core.jobs.models import JobRequest
+from lipsync_core.jobs.domain.models import JobRequest
+from lipsync_core.jobs.entry.requests import validation_errors
 from lipsync_core.volc.models import Mode, RequestValidationError, validate_options
 
 from .output import InputError

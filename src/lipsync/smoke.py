@@ -31,7 +31,7 @@ from jsonschema import Draft202012Validator
 from lipsync.samples import make_talking_head, make_voice
 from lipsync.smoke_costs import StackOutputs, Usage, describe, parse_report
 from lipsync.smoke_stack import CDK, ROOT, SmokeError, SmokeStack
-from lipsync_core.jobs import events as job_events
+from lipsync_core.jobs.domain.contract import DetailType
 
 REQUEST_SOURCE = "lipsync.client"  # one of the request rule's allowed sources (cdk.json)
 PIPELINE_SOURCE = "lipsync.pipeline"
@@ -153,7 +153,7 @@ class Smoke:
                 {
                     "EventBusName": self.outputs.bus,
                     "Source": REQUEST_SOURCE,
-                    "DetailType": job_events.REQUESTED,
+                    "DetailType": DetailType.REQUESTED,
                     "Detail": json.dumps(request("eventbridge")),
                 }
             ]
@@ -177,7 +177,7 @@ class Smoke:
                 event = json.loads(message["Body"])
                 self.usage = replace(self.usage, events=self.usage.events + 1)
                 job = event.get("detail", {}).get("job_id")
-                if job in terminal and event["detail-type"] in (job_events.SUCCEEDED, job_events.FAILED):
+                if job in terminal and event["detail-type"] in (DetailType.SUCCEEDED, DetailType.FAILED):
                     terminal[job].append(event)
                 sqs.delete_message(QueueUrl=self.capture[1], ReceiptHandle=message["ReceiptHandle"])
             if all(terminal.values()):
@@ -192,7 +192,7 @@ class Smoke:
         s3 = self.client("s3")
         for job, found in sorted(terminal.items()):
             kinds = [e["detail-type"] for e in found]
-            if kinds != [job_events.SUCCEEDED]:
+            if kinds != [DetailType.SUCCEEDED]:
                 detail = found[0]["detail"].get("error") if found else None
                 problems.append(f"{job}: terminal events {kinds or 'none'} (error: {detail})")
                 continue

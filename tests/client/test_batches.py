@@ -95,7 +95,7 @@ def test_an_empty_or_unknown_batch(up: Up, session: Any) -> None:
 
 
 def test_a_jsonl_manifest_uploaded_under_jobs_is_a_batch(up: Up, session: Any, media: Media) -> None:
-    from lipsync_core.jobs.batches import batch_id_for
+    from lipsync_core.jobs.entry.batches import batch_id_for
 
     request = {"mode": "lite", "video": media.url("face.mp4"), "audio": media.url("voice.wav")}
     text = "\n".join([json.dumps(request), "", json.dumps({**request, "mode": "nope"}), json.dumps(request)])

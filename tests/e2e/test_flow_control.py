@@ -18,7 +18,8 @@ import requests
 from lipsync.emulator import ServiceConfig
 from lipsync.local.runtime import TERMINAL_TYPES, LocalRuntime
 from lipsync.samples import make_talking_head, make_voice
-from lipsync_core.jobs.flow_control import FlowControl, FlowLimits
+from lipsync_core.jobs.access.flow_control import FlowControl
+from lipsync_core.jobs.domain.flow_limits import FlowLimits
 from lipsync_core.volc import Mode
 from tests.support.schemas import EVENT_SCHEMAS, assert_valid
 
@@ -54,9 +55,9 @@ def api(limited: LocalRuntime, path: str) -> str:
 
 
 def flow(limited: LocalRuntime) -> FlowControl:
-    from lipsync_core.jobs import runtime
+    from lipsync_core.jobs import clients
 
-    return FlowControl(runtime.flow_control().table, FlowLimits.uniform(qps=QPS, max_unfinished=UNFINISHED))
+    return FlowControl(clients.flow_control().table, FlowLimits.uniform(qps=QPS, max_unfinished=UNFINISHED))
 
 
 def until(predicate: Callable[[], Any], timeout: float = 60) -> Any:

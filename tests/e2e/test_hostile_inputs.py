@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from lipsync.local.runtime import LocalRuntime
 from lipsync.samples import make_talking_head, make_voice
-from lipsync_core.jobs.intake import derive_job_id
+from lipsync_core.jobs.entry.requests import derive_job_id
 from tests.support.schemas import EVENT_SCHEMAS, assert_valid
 
 pytestmark = [pytest.mark.xdist_group("hostile"), pytest.mark.slow]

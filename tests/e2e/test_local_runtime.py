@@ -15,7 +15,7 @@ import requests
 from lipsync.local.runtime import LocalRuntime
 from lipsync.local.seams import MotoSeamError, check_seams
 from lipsync.samples import make_talking_head, make_voice
-from lipsync_core.jobs.intake import derive_job_id
+from lipsync_core.jobs.entry.requests import derive_job_id
 from tests.support.media import audio_samples, envelope_correlation, streams_and_durations
 from tests.support.schemas import EVENT_SCHEMAS, assert_valid
 

@@ -14,7 +14,7 @@ from infra.app_factory import build_app, cdk_json_context
 from infra.config import StackConfig
 from infra.lambda_target import powertools_version
 from infra.sources import CONSTRAINTS, POWERTOOLS_ROOT
-from lipsync_core.jobs.poll_policy import PollPolicy
+from lipsync_core.jobs.domain.poll_policy import PollPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
 from infra.app_factory import build_app
-from infra.nag import NOTIFICATIONS_FINDINGS, acknowledged
+from infra.nag import NOTIFICATIONS_FINDINGS
 from lipsync.local.template import Template as LocalTemplate
 from tests.infra.conftest import Synthesized
 
@@ -192,7 +192,7 @@ def test_acknowledgements_sit_on_the_constructs_they_are_about(synthesized: Synt
     found = acknowledgements(synthesized)
     assert "/LipSync" not in found, "nothing is acknowledged for the whole stack"
     expected = {
-        f"{PIPELINE}/{path}": set(rules) for path, rules in acknowledged(synthesized[3].pipeline).items()
+        f"{PIPELINE}/{path}": set(rules) for path, rules in synthesized[3].pipeline.acknowledgements.items()
     }
     del expected[f"{PIPELINE}/EntryPoints/Api/CloudWatchRole"]  # only with lipsync:api_cloud_watch_role
     # CDK's bucket-notification helper is the stack's, shared by whatever pipelines it holds.
@@ -212,7 +212,7 @@ def test_acknowledgements_sit_on_the_constructs_they_are_about(synthesized: Synt
 
 
 def test_each_wildcard_acknowledgement_names_every_action_it_covers(synthesized: Synthesized) -> None:
-    reasons = acknowledged(synthesized[3].pipeline)
+    reasons = synthesized[3].pipeline.acknowledgements
     for resource in synthesized[1]["Resources"].values():
         if resource["Type"] != "AWS::IAM::Policy":
             continue

@@ -11,9 +11,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lipsync_core.jobs import batches
-from lipsync_core.jobs.settings import Settings
-from lipsync_core.jobs.store import JobStore
+from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.domain.settings import Settings
+from lipsync_core.jobs.entry import batches
 from tests.support.schemas import EVENT_SCHEMAS, assert_valid
 
 
@@ -78,7 +78,7 @@ def test_the_end_is_announced_once(aws: dict[str, Any]) -> None:
 
 
 def test_a_different_batch_under_the_same_id_is_a_conflict(aws: dict[str, Any]) -> None:
-    from lipsync_core.jobs.intake import JobConflictError, RequestRejectedError
+    from lipsync_core.jobs.domain.errors import JobConflictError, RequestRejectedError
 
     batch_id = batches.batch_id_for("unit", "conflict")
     line = json.dumps({"mode": "lite", "video": "s3://b-u-c/v.mp4", "audio": "s3://b-u-c/a.wav"})

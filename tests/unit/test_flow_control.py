@@ -16,11 +16,12 @@ import pytest
 from moto import mock_aws
 
 from lipsync.local.seams import atomic_dynamodb_writes
-from lipsync_core.jobs.flow_control import POLL, RATE_MARGIN, SUBMIT, FlowControl, FlowLimits, ModeLimits
-from lipsync_core.jobs.models import JobRequest
-from lipsync_core.jobs.reconcile import Reconciler
-from lipsync_core.jobs.settings import Settings
-from lipsync_core.jobs.store import JobStore
+from lipsync_core.jobs.access.flow_control import RATE_MARGIN, FlowControl
+from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.domain.flow_limits import POLL, SUBMIT, FlowLimits, ModeLimits
+from lipsync_core.jobs.domain.models import JobRequest
+from lipsync_core.jobs.domain.settings import Settings
+from lipsync_core.jobs.steps.reconcile import Reconciler
 from lipsync_core.volc import Mode
 
 
@@ -197,9 +198,10 @@ def test_a_timed_out_execution_ends_its_job_once_with_the_deadline_as_reason(tab
     assert reconciler.execution_ended("late", "TIMED_OUT") == "slot released; marked FAILED"
     assert reconciler.execution_ended("late", "TIMED_OUT") == "nothing held"  # a redelivery does nothing
     record = store.get("late")
-    assert record["status"] == "FAILED"
-    assert record["error"]["name"] == "JobDeadlineExceededError"
-    assert "deadline of 600 s" in record["error"]["message"]
+    assert record.status == "FAILED"
+    assert record.error is not None
+    assert record.error["name"] == "JobDeadlineExceededError"
+    assert "deadline of 600 s" in record.error["message"]
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     assert len(messages) == 1
     assert flow.holders(Mode.BASIC) == {}

@@ -16,17 +16,12 @@ from boto3.dynamodb.types import TypeSerializer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lipsync_core.jobs.intake import RequestRejectedError, parse_request
-from lipsync_core.jobs.limits import (
-    MAX_REQUEST_BYTES,
-    DocumentRejectedError,
-    DocumentTooLargeError,
-    check_document,
-    parse_document,
-)
-from lipsync_core.jobs.sanitise import sanitise
-from lipsync_core.jobs.settings import Settings
-from lipsync_core.jobs.store import to_dynamo
+from lipsync_core.jobs.access.dynamo import to_dynamo
+from lipsync_core.jobs.domain.documents import MAX_REQUEST_BYTES, check_document, parse_document
+from lipsync_core.jobs.domain.errors import DocumentRejectedError, DocumentTooLargeError, RequestRejectedError
+from lipsync_core.jobs.domain.sanitise import sanitise
+from lipsync_core.jobs.domain.settings import Settings
+from lipsync_core.jobs.entry.requests import parse_request
 
 SETTINGS = Settings.from_env({"JOB_TABLE_NAME": "jobs", "BUCKET_NAME": "media-bucket"})
 VALID = {

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lipsync_core.jobs.copying import refuse_taken_output, write_once
-from lipsync_core.jobs.errors import OutputTakenError
+from lipsync_core.jobs.access.outputs import refuse_taken_output, write_once
+from lipsync_core.jobs.domain.errors import OutputTakenError
 
 BUCKET = "media-bucket"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from lipsync_core.jobs.models import JobRequest
-from lipsync_core.jobs.presigning import (
+from lipsync_core.jobs.access.presigning import (
     EXPIRY_MARGIN_SECONDS,
     SIGV4_MAX_SECONDS,
     could_not_fetch_input,
     lifetime,
 )
+from lipsync_core.jobs.domain.models import JobRequest
 from lipsync_core.volc import VolcTaskFailedError
 
 NOW = 1_700_000_000.0

@@ -13,11 +13,11 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
 
-from lipsync_core.jobs.failure import describe_failure
-from lipsync_core.jobs.intake import parse_request
-from lipsync_core.jobs.limits import MAX_AIGC_META_CHARS, MAX_STRING_CHARS
-from lipsync_core.jobs.settings import Settings
-from lipsync_core.jobs.store import JobStore
+from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.domain.documents import MAX_AIGC_META_CHARS, MAX_STRING_CHARS
+from lipsync_core.jobs.domain.settings import Settings
+from lipsync_core.jobs.entry.requests import parse_request
+from lipsync_core.jobs.steps.record_failure import describe_failure
 
 SETTINGS = Settings.from_env({"JOB_TABLE_NAME": "jobs", "BUCKET_NAME": "media-bucket"})
 FAR_BELOW = 64 * 1024

@@ -12,9 +12,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lipsync_core.jobs.settings import Settings
-from lipsync_core.jobs.store import JobStore
-from lipsync_core.jobs.webhooks import WebhookDeliveryError, deliver
+from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.domain.errors import WebhookDeliveryError
+from lipsync_core.jobs.domain.settings import Settings
+from lipsync_core.jobs.entry.webhooks import deliver
 from lipsync_core.webhook_signatures import verify_webhook
 
 SECRET = "MDEyMzQ1Njc4OWFiY2RlZmdoaWprbG1u"  # 32 letters and digits, as Secrets Manager generates it

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from lipsync_core.jobs.intake import RequestRejectedError, parse_request
-from lipsync_core.jobs.settings import Settings
-from lipsync_core.jobs.webhooks import check_target
+from lipsync_core.jobs.domain.errors import RequestRejectedError
+from lipsync_core.jobs.domain.settings import Settings
+from lipsync_core.jobs.entry.requests import parse_request
+from lipsync_core.jobs.entry.webhooks import check_target
 
 BASE = {"mode": "lite", "video": "s3://b-u-c/v.mp4", "audio": "s3://b-u-c/a.wav"}
 

@@ -12,6 +12,7 @@ import pytest
 from infra.app_factory import build_app
 from lipsync.emulator import Emulator, ServiceConfig
 from lipsync.local.stack import LocalStack, local_aws
+from lipsync_core.jobs.domain.records import JobRecord
 from tests.support.media import Media
 
 # Tasks take 30 s in the queue and 60 s + 10 s per voice second to generate (emulated), and the
@@ -53,8 +54,8 @@ class Pipeline:
         arn = self.local.start_job(job_id, request or self.request())
         return self.local.wait(arn, timeout=120)
 
-    def record(self, job_id: str) -> dict[str, Any]:
-        from lipsync_core.jobs.runtime import job_store
+    def record(self, job_id: str) -> JobRecord:
+        from lipsync_core.jobs.clients import job_store
 
         return job_store().get(job_id)
 

@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow
 COPY_SCRIPT = """
 import json, sys
 import boto3
-from lipsync_core.jobs.copying import stream_to_s3
-from lipsync_core.jobs.result_url import UrlPolicy, open_result
+from lipsync_core.jobs.access.multipart import stream_to_s3
+from lipsync_core.jobs.access.result_urls import UrlPolicy, open_result
 endpoint, url, bucket = sys.argv[1:4]
 s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
 response = open_result(url, UrlPolicy(allow_local=True))

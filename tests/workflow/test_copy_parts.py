@@ -14,8 +14,8 @@ import pytest
 from moto import mock_aws
 
 from lipsync.localfiles import serve_directory
-from lipsync_core.jobs.copying import MIN_PART_BYTES, PARTS_IN_FLIGHT, stream_to_s3
-from lipsync_core.jobs.result_url import UrlPolicy, open_result
+from lipsync_core.jobs.access.multipart import MIN_PART_BYTES, PARTS_IN_FLIGHT, stream_to_s3
+from lipsync_core.jobs.access.result_urls import UrlPolicy, open_result
 
 # More parts than can be in flight at once, and a short last one.
 SIZE = (PARTS_IN_FLIGHT + 2) * MIN_PART_BYTES + 12_345

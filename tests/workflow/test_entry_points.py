@@ -66,7 +66,7 @@ def test_a_manifest_starts_one_job_whatever_its_key(pipeline: Pipeline, key: str
     assert execution["name"] == outcome["job_id"]
     assert pipeline.local.wait(execution["executionArn"])["status"] == "SUCCEEDED"
     record = pipeline.record(outcome["job_id"])
-    assert (record["status"], record["source"]) == ("SUCCEEDED", "s3")
+    assert (record.status, record.source) == ("SUCCEEDED", "s3")
 
 
 def test_the_same_s3_event_delivered_three_times_starts_one_job(pipeline: Pipeline) -> None:
@@ -255,3 +255,32 @@ def test_api_refuses_an_output_it_could_not_write(pipeline: Pipeline) -> None:
     assert body["errors"][0]["field"] == "output"
     assert "outputs/" in body["message"]
     assert api("POST", "/jobs", pipeline.request(output={"key": "outputs/mine.mp4"}))[0] == 202
+
+
+@pytest.mark.parametrize("path", ["/jobs", "/batches"])
+def test_a_bad_idempotency_key_is_refused_by_jobs_and_batches_alike(pipeline: Pipeline, path: str) -> None:
+    body = json.dumps(pipeline.request())  # a job request, and a batch of one line
+    for key in ("k" * 257, "a b", "\x7f", ""):
+        status, answer = api("POST", path, body, headers={"Idempotency-Key": key})
+        assert status == 400, key
+        message = "must be 1 to 256 visible ASCII characters"
+        assert answer["errors"] == [{"field": "Idempotency-Key", "message": message}]
+    assert executions(pipeline) == []
+    assert pipeline.objects() == [], "no batch manifest was put"
+
+
+def test_a_batch_honours_its_idempotency_key_as_a_job_does(pipeline: Pipeline) -> None:
+    line = json.dumps(pipeline.request())
+    headers = {"Idempotency-Key": "order-42"}
+    first = api("POST", "/batches", line, headers=headers)
+    second = api("POST", "/batches", line, headers=headers)
+    assert (first[0], second[0]) == (202, 200)
+    batch_id = first[1]["batch_id"]
+    assert second[1]["batch_id"] == batch_id
+    status, conflict = api("POST", "/batches", f"{line}\n{line}", headers=headers)
+    assert status == 409
+    assert "different batch" in conflict["message"]
+    status, other = api("POST", "/batches", line)  # no key: a batch of its own
+    assert status == 202
+    assert other["batch_id"] != batch_id
+    assert pipeline.objects() == sorted(f"jobs/batches/{b}.jsonl" for b in (batch_id, other["batch_id"]))

@@ -11,10 +11,10 @@ import pytest
 
 from lipsync.local.seams import LambdaContext
 from lipsync.local.stack import load_handler
-from lipsync_core.jobs import runtime
-from lipsync_core.jobs.errors import ResultDownloadError, ResultUrlRejectedError
-from lipsync_core.jobs.presigning import EXPIRY_MARGIN_SECONDS, ROLE_CHAINING_MAX_SECONDS
-from lipsync_core.jobs.result_url import UrlPolicy, check_url
+from lipsync_core.jobs import clients
+from lipsync_core.jobs.access.presigning import EXPIRY_MARGIN_SECONDS, ROLE_CHAINING_MAX_SECONDS
+from lipsync_core.jobs.access.result_urls import UrlPolicy, check_url
+from lipsync_core.jobs.domain.errors import ResultDownloadError, ResultUrlRejectedError
 from lipsync_core.volc import VolcClient
 from lipsync_core.volc.models import TaskResult
 from tests.workflow.conftest import Pipeline
@@ -81,7 +81,7 @@ def test_a_missing_s3_input_fails_before_paying(pipeline: Pipeline) -> None:
         invoke("submit", event)
     assert type(caught.value).__name__ == "InputNotFoundError"
     assert pipeline.emulator.admin.submissions()["total"] == 0
-    assert runtime.job_store().get("job-missing")["claims"] == {}, "the claim was released: a retry may pay"
+    assert clients.job_store().get("job-missing").claims == {}, "the claim was released: a retry may pay"
 
 
 def test_poll_records_status_progress_and_the_next_wait(pipeline: Pipeline) -> None:
@@ -92,8 +92,8 @@ def test_poll_records_status_progress_and_the_next_wait(pipeline: Pipeline) -> N
     assert polled["polls"] == 1
     assert 0 < polled["progress"] < 100
     assert polled["wait_seconds"] >= 15
-    record = runtime.job_store().get("job-poll")
-    assert (record["status"], record["service_status"], record["polls"]) == ("RUNNING", "generating", 1)
+    record = clients.job_store().get("job-poll")
+    assert (record.status, record.service_status, record.polls) == ("RUNNING", "generating", 1)
 
 
 def test_copy_result_refreshes_an_expired_url(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,7 +125,7 @@ def test_an_interrupted_download_leaves_nothing_behind(pipeline: Pipeline) -> No
         invoke("copy_result", {"job_id": "job-cut", "cursor": {**cursor, "status": "done"}})
     assert pipeline.objects() == []
     assert pipeline.multipart_uploads() == []
-    assert runtime.job_store().get("job-cut")["status"] == "SUBMITTED", "not marked succeeded"
+    assert clients.job_store().get("job-cut").status == "SUBMITTED", "not marked succeeded"
 
 
 def test_record_failure_marks_the_job_once(pipeline: Pipeline) -> None:
@@ -136,9 +136,10 @@ def test_record_failure_marks_the_job_once(pipeline: Pipeline) -> None:
     again = invoke("record_failure", {**event, "error": {"Error": "Other", "Cause": "later"}})
     assert again["status"] == "FAILED"
     assert "version" not in again, "not an event detail: nothing more is announced"
-    record = runtime.job_store().get("job-fail")
-    assert record["error"]["name"] == "States.Timeout", "a terminal status is never overwritten"
-    assert [h["status"] for h in record["history"]].count("FAILED") == 1
+    record = clients.job_store().get("job-fail")
+    assert record.error is not None
+    assert record.error["name"] == "States.Timeout", "a terminal status is never overwritten"
+    assert [h.status for h in record.history].count("FAILED") == 1
 
 
 @pytest.mark.parametrize(
@@ -188,17 +189,17 @@ def test_a_job_cancelled_while_its_task_is_submitted_stays_cancelled(
 
     def submit_then_cancel(self: VolcClient, *args: Any, **kwargs: Any) -> Any:
         result = original(self, *args, **kwargs)
-        assert runtime.job_store().finish("job-race", "CANCELLED")
+        assert clients.job_store().finish("job-race", "CANCELLED")
         return result
 
     monkeypatch.setattr(VolcClient, "submit_task", submit_then_cancel)
     with pytest.raises(Exception, match="cancelled while its task was submitted") as caught:
         invoke("submit", {"job_id": "job-race", "request": pipeline.request()})
     assert type(caught.value).__name__ == "JobAlreadyFinishedError"
-    record = runtime.job_store().get("job-race")
-    assert record["status"] == "CANCELLED"
-    assert record["attempts"]["1"]["task_id"] == record["task_id"], "the paid task is still on record"
-    task = pipeline.emulator.admin.task(record["task_id"])
+    record = clients.job_store().get("job-race")
+    assert record.status == "CANCELLED"
+    assert record.attempts["1"].task_id == record.task_id, "the paid task is still on record"
+    task = pipeline.emulator.admin.task(record.task_id)
     assert task["status"] == "not_found", "the service was asked to drop it"
 
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from lipsync_core.jobs.presigning import ROLE_CHAINING_MAX_SECONDS
+from lipsync_core.jobs.access.presigning import ROLE_CHAINING_MAX_SECONDS
 from lipsync_core.volc import VolcClient
 from tests.workflow.conftest import Pipeline
 
@@ -57,7 +57,7 @@ def test_an_input_the_service_could_not_download_is_resubmitted_with_fresh_urls(
     assert len(urls) == 2
     assert urls[0] != urls[1], "the second attempt was presigned afresh"
     record = pipeline.record("job-refetch")
-    assert sorted(record["attempts"]) == ["1", "2"]
+    assert sorted(record.attempts) == ["1", "2"]
 
 
 def test_a_url_of_the_callers_own_is_not_resubmitted(pipeline: Pipeline) -> None:
@@ -65,4 +65,6 @@ def test_a_url_of_the_callers_own_is_not_resubmitted(pipeline: Pipeline) -> None
     description = pipeline.run("job-their-url")  # https inputs: fresh signatures cannot help
     assert description["status"] == "FAILED"
     assert pipeline.emulator.admin.submissions()["total"] == 1
-    assert pipeline.record("job-their-url")["error"]["code"] == 50200
+    error = pipeline.record("job-their-url").error
+    assert error is not None
+    assert error["code"] == 50200

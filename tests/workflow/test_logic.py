@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from lipsync_core.jobs.failure import describe_failure
-from lipsync_core.jobs.models import JobRequest
-from lipsync_core.jobs.poll_policy import PollPolicy
-from lipsync_core.jobs.schemas import job_request_schema, render
+from lipsync_core.jobs.domain.models import JobRequest
+from lipsync_core.jobs.domain.poll_policy import PollPolicy
+from lipsync_core.jobs.domain.schemas import job_request_schema, render
+from lipsync_core.jobs.steps.record_failure import describe_failure
 from tests.support.schemas import SCHEMAS, assert_valid
 
 

@@ -60,9 +60,10 @@ def test_a_job_succeeds_after_several_polls(pipeline: Pipeline, tmp_path: Any) -
     assert local_copy.stat().st_size == output["size_bytes"]
 
     record = pipeline.record("job-ok")
-    assert [h["status"] for h in record["history"]] == ["QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED"]
-    assert record["output"]["sha256"] == output["sha256"]
-    assert record["polls"] >= 3
+    assert [h.status for h in record.history] == ["QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED"]
+    assert record.output is not None
+    assert record.output.sha256 == output["sha256"]
+    assert record.polls >= 3
     assert pipeline.emulator.admin.submissions()["total"] == 1
 
 
@@ -96,7 +97,7 @@ def test_a_transient_service_error_is_retried(pipeline: Pipeline) -> None:
     # A paid task's poll that meets an outage waits and asks again: no step fails.
     assert set(lambda_outcomes(pipeline, description)) == {"ok"}
     record = pipeline.record("job-flaky")
-    assert record["status"] == "SUCCEEDED"
+    assert record.status == "SUCCEEDED"
     assert pipeline.emulator.admin.submissions()["total"] == 1
 
 
@@ -114,8 +115,9 @@ def test_a_terminal_failure_ends_in_one_failed_event_and_no_output(pipeline: Pip
     assert "Post Text Risk Not Pass" in error["message"]
     assert error["request_id"]
     record = pipeline.record("job-moderated")
-    assert record["status"] == "FAILED"
-    assert record["error"]["code"] == 50413
+    assert record.status == "FAILED"
+    assert record.error is not None
+    assert record.error["code"] == 50413
     assert pipeline.objects() == []
     assert pipeline.multipart_uploads() == []
 
@@ -126,8 +128,8 @@ def test_an_expired_task_is_resubmitted(pipeline: Pipeline) -> None:
     assert description["status"] == "SUCCEEDED"
     assert pipeline.emulator.admin.submissions()["total"] == 2
     record = pipeline.record("job-expired")
-    assert sorted(record["attempts"]) == ["1", "2"]
-    assert record["attempt"] == 2
+    assert sorted(record.attempts) == ["1", "2"]
+    assert record.attempt == 2
     assert the_one_event(pipeline, "job-expired")["detail"]["attempt"] == 2
 
 
@@ -151,21 +153,21 @@ def test_an_invalid_request_fails_with_the_reason_and_pays_nothing(pipeline: Pip
 
 
 def test_an_unconfirmed_submit_is_not_repeated(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lipsync_core.jobs import runtime
+    from lipsync_core.jobs import clients
 
     pipeline.emulator.admin.add_faults({"fault": "reset", "action": "CVSubmitTask", "count": 1})
     description = pipeline.run("job-unconfirmed")
     assert description["status"] == "FAILED"
     error = the_one_event(pipeline, "job-unconfirmed")["detail"]["error"]
     assert error["name"] == "VolcSubmitUnconfirmedError"
-    assert runtime.job_store().get("job-unconfirmed")["claims"].keys() == {"1"}
+    assert clients.job_store().get("job-unconfirmed").claims.keys() == {"1"}
 
 
 def test_the_deadline_is_enforced(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lipsync_core.jobs import runtime
+    from lipsync_core.jobs import clients
 
     monkeypatch.setenv("JOB_DEADLINE_SECONDS", "0")
-    runtime.settings.cache_clear()
+    clients.settings.cache_clear()
     description = pipeline.run("job-late")
     assert description["status"] == "FAILED"
     assert the_one_event(pipeline, "job-late")["detail"]["error"]["name"] == "JobDeadlineExceededError"

@@ -17,7 +17,7 @@ import boto3
 import requests
 
 from lipsync.emulator import Emulator, ServiceConfig
-from lipsync_core.jobs.flow_control import FlowLimits
+from lipsync_core.jobs.domain.flow_limits import FlowLimits
 
 from .api_server import ApiServer, Authorizer
 from .moto_caches import quick_stop_moto_server

@@ -24,7 +24,7 @@ from typing import Any
 
 import boto3
 
-from lipsync_core.jobs.flow_control import FlowLimits
+from lipsync_core.jobs.domain.flow_limits import FlowLimits
 from lipsync_core.volc.signer import Credentials
 
 from .aws_events import execution_status_change
@@ -174,9 +174,9 @@ class LocalStack:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        from lipsync_core.jobs import runtime
+        from lipsync_core.jobs import clients
 
-        runtime.reset()
+        clients.reset()
 
     def _stop_running_executions(self) -> None:
         """Executions run in moto's threads: end them before moto goes away."""
@@ -290,9 +290,9 @@ class LocalStack:
         for name, value in environment.items():
             self._saved_environment.setdefault(name, os.environ.get(name))
             os.environ[name] = value
-        from lipsync_core.jobs import runtime
+        from lipsync_core.jobs import clients
 
-        runtime.reset()
+        clients.reset()
         from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
         for physical_name, name, props in functions:

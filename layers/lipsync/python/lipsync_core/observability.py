@@ -20,7 +20,7 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 class PowertoolsMetricsSink:
-    """``lipsync_core.jobs.metrics.MetricsSink`` over Powertools Metrics."""
+    """``lipsync_core.jobs.domain.metrics.MetricsSink`` over Powertools Metrics."""
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         # Powertools does not clear metrics while they are disabled (locally), so they would pile up

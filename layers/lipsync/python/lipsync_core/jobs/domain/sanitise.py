@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .events import MAX_MESSAGE
+from .documents import MAX_MESSAGE
 
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\):.*", re.S)
 # scheme://host kept (it says which service), path and query (presigned signatures) dropped

@@ -22,18 +22,15 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from lipsync_core.jobs.domain.errors import InputNotFoundError
+from lipsync_core.jobs.domain.models import JobRequest, MediaRef
+from lipsync_core.jobs.domain.settings import Settings
 from lipsync_core.volc import VolcError
 from lipsync_core.volc.errors import INVALID_REQUEST_CODES
-
-from .errors import InputNotFoundError
-from .models import JobRequest, MediaRef
-from .settings import Settings
 
 ROLE_CHAINING_MAX_SECONDS = 3600  # AssumeRole with a role session's credentials: at most one hour
 SIGV4_MAX_SECONDS = 7 * 24 * 3600  # the longest X-Amz-Expires SigV4 accepts
 EXPIRY_MARGIN_SECONDS = 60  # a URL expires a little before its credentials, never after
-# The poll status that asks for a resubmission because the service could not fetch an input.
-INPUT_UNREACHABLE = "input_unreachable"
 
 
 @dataclass(frozen=True)

@@ -7,49 +7,37 @@ deadline ends it. Polls are spread so that all running tasks together use the po
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 
-from lipsync_core.volc import Mode, VolcClient, VolcTaskFailedError, VolcThrottledError, VolcUnavailableError
+from lipsync_core.jobs.access.presigning import could_not_fetch_input
+from lipsync_core.jobs.domain import metrics as m
+from lipsync_core.jobs.domain.contract import CursorStatus
+from lipsync_core.jobs.domain.errors import JobDeadlineExceededError
+from lipsync_core.jobs.domain.flow_limits import POLL
+from lipsync_core.jobs.domain.models import Cursor, JobState
+from lipsync_core.jobs.domain.poll_policy import jittered
+from lipsync_core.volc import VolcClient, VolcTaskFailedError, VolcThrottledError, VolcUnavailableError
 
-from . import metrics as m
-from .errors import JobDeadlineExceededError
-from .flow_control import POLL, FlowControl, FlowLimits, jittered
-from .models import Cursor, JobRequest, JobState
-from .presigning import INPUT_UNREACHABLE, could_not_fetch_input
-from .settings import Settings
-from .store import JobStore
+from .context import StepContext
 
 BUSY_FIRST_SECONDS = 5  # after a throttled or failed poll: 5 s, doubling, up to the poll cap
 
 
-def poll_job(
-    state: JobState,
-    *,
-    store: JobStore,
-    volc: VolcClient,
-    settings: Settings,
-    flow: FlowControl | None = None,
-    metrics: m.MetricsSink | None = None,
-    now: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Cursor:
-    metrics = metrics or m.NoMetrics()
-    flow = flow or FlowControl(None, FlowLimits({}))
-    now = time.time() if now is None else now
+def poll_job(state: JobState, context: StepContext, *, volc: VolcClient) -> Cursor:
+    store, settings, flow, metrics = context.store, context.settings, context.flow, context.metrics
+    now = context.clock()
     if state.cursor is None:
         raise ValueError("poll needs the cursor written by submit")
     cursor = state.cursor
-    record = store.get(state.job_id)
-    deadline = float(record["deadline_epoch"])
+    record = context.job(state.job_id)
+    deadline = record.deadline_epoch
     if now >= deadline:
         raise JobDeadlineExceededError(
             f"job {state.job_id} passed its deadline of {settings.job_deadline_seconds} s while the task "
             f"was {cursor.status}"
         )
-    mode = Mode.parse(record["mode"])
+    mode = record.mode
 
     def again(seconds: float, busy: int) -> Cursor:
         """The same task, asked again after ``seconds`` (never past the deadline)."""
@@ -59,10 +47,9 @@ def poll_job(
     admission = flow.admit(POLL, mode)
     if not admission.admitted:
         return again(settings.wait_seconds(admission.retry_after), cursor.busy)
-    sleep(admission.sleep)
-    aigc_meta = record["request"].get("aigc_meta")
+    context.sleep(admission.sleep)
     try:
-        result = volc.get_result(mode, cursor.task_id, aigc_meta=aigc_meta)
+        result = volc.get_result(mode, cursor.task_id, aigc_meta=record.request.aigc_meta)
     except (VolcThrottledError, VolcUnavailableError) as error:
         if isinstance(error, VolcThrottledError):
             metrics.add_metric(m.THROTTLES, "Count", 1)
@@ -70,25 +57,24 @@ def poll_job(
         return again(backoff, cursor.busy + 1)
     except VolcTaskFailedError as error:
         flow.release_slot(state.job_id, mode)  # the task is finished, if badly
-        request = JobRequest.model_validate(
-            record["request"], context={"allow_http": settings.allow_local_urls}
-        )
-        if not could_not_fetch_input(error, request):
+        if not could_not_fetch_input(error, record.request):
             raise
         # Our URLs may have expired before the service fetched them: resubmit with fresh ones.
-        store.record_poll(state.job_id, INPUT_UNREACHABLE, None, cursor.polls + 1, record["status"])
-        return cursor.model_copy(update={"status": INPUT_UNREACHABLE, "polls": cursor.polls + 1})
+        unreachable = CursorStatus.INPUT_UNREACHABLE
+        store.record_poll(state.job_id, unreachable, None, cursor.polls + 1, record.status)
+        return cursor.model_copy(update={"status": unreachable, "polls": cursor.polls + 1})
     polls = cursor.polls + 1
     metrics.add_metric(m.POLLS, "Count", 1)
-    if result.status == "done":
+    done = result.status == CursorStatus.DONE
+    if done:
         flow.release_slot(state.job_id, mode)  # no longer an unfinished task at the service
-    store.record_poll(state.job_id, result.status, result.progress, polls, record["status"])
+    store.record_poll(state.job_id, result.status, result.progress, polls, record.status)
 
-    submitted_at = record.get("attempts", {}).get(str(cursor.attempt), {}).get("submitted_at")
-    elapsed = now - datetime.fromisoformat(submitted_at).timestamp() if submitted_at else None
+    submission = record.submission(cursor.attempt)
+    elapsed = now - datetime.fromisoformat(submission.submitted_at).timestamp() if submission else None
     wait = settings.poll_policy.next_wait(polls, progress=result.progress, elapsed_seconds=elapsed)
     # Under load, each task polls no more often than running tasks / poll budget.
-    spacing = settings.wait_seconds(flow.poll_spacing(mode)) if result.status != "done" else 0
+    spacing = settings.wait_seconds(flow.poll_spacing(mode)) if not done else 0
     wait = max(1, min(max(wait, round(jittered(spacing, 0.1)) if spacing else 0), int(deadline - now)))
     return Cursor(
         task_id=cursor.task_id,
@@ -97,5 +83,5 @@ def poll_job(
         wait_seconds=wait,
         polls=polls,
         progress=result.progress,
-        result=asdict(result) if result.status == "done" else None,
+        result=asdict(result) if done else None,
     )

@@ -1,4 +1,5 @@
-"""Opening the service's result URL safely: https only, public addresses only, connection pinned.
+"""Opening a URL we did not choose safely (the service's result URL, a caller's webhook): https only,
+public addresses only, connection pinned.
 
 The host is resolved once, every address checked, and the connection made to the checked address
 (with the original name for TLS and ``Host``), so a DNS answer that changes between the check and
@@ -16,11 +17,7 @@ from urllib.parse import urlsplit
 import certifi
 import urllib3
 
-from .errors import ResultDownloadError, ResultUrlRejectedError
-
-
-class ResultUrlExpiredError(ResultDownloadError):
-    """The URL answered 403/404: it expired; a fresh one from ``CVGetResult`` will do."""
+from lipsync_core.jobs.domain.errors import ResultDownloadError, ResultUrlExpiredError, ResultUrlRejectedError
 
 
 @dataclass(frozen=True)
@@ -29,6 +26,7 @@ class UrlPolicy:
     allowed_hosts: tuple[str, ...] = ()  # host names or parent domains; empty: any public host
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
+    subject: str = "result"  # what the URL is, as errors name it ("result URL", "webhook host")
 
 
 def _host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
@@ -40,23 +38,23 @@ def check_url(url: str, policy: UrlPolicy) -> tuple[str, str, int, str]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme != "https" and not (policy.allow_local and scheme == "http"):
-        raise ResultUrlRejectedError(f"result URL scheme {scheme!r} is not allowed (https only)")
+        raise ResultUrlRejectedError(f"{policy.subject} URL scheme {scheme!r} is not allowed (https only)")
     host = (parts.hostname or "").lower()
     if not host:
-        raise ResultUrlRejectedError("result URL has no host")
+        raise ResultUrlRejectedError(f"{policy.subject} URL has no host")
     if not _host_allowed(host, policy.allowed_hosts):
-        raise ResultUrlRejectedError(f"result URL host {host!r} is not in the allowed list")
+        raise ResultUrlRejectedError(f"{policy.subject} URL host {host!r} is not in the allowed list")
     port = parts.port or (443 if scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise ResultDownloadError(f"cannot resolve result host {host!r}: {exc}") from None
+        raise ResultDownloadError(f"cannot resolve {policy.subject} host {host!r}: {exc}") from None
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     if not policy.allow_local:
         private = [str(a) for a in addresses if not a.is_global]
         if private:
             raise ResultUrlRejectedError(
-                f"result URL host {host!r} resolves to non-public address(es) {', '.join(private)}"
+                f"{policy.subject} URL host {host!r} resolves to non-public address(es) {', '.join(private)}"
             )
     return scheme, host, port, str(addresses[0])
 

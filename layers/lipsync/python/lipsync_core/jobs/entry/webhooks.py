@@ -16,30 +16,27 @@ from typing import Any
 
 import urllib3
 
+from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.access.result_urls import UrlPolicy, check_url, pinned_request
+from lipsync_core.jobs.domain.contract import DetailType
+from lipsync_core.jobs.domain.errors import (
+    RequestRejectedError,
+    ResultDownloadError,
+    ResultUrlRejectedError,
+    WebhookDeliveryError,
+)
+from lipsync_core.jobs.domain.models import JobRequest
+from lipsync_core.jobs.domain.settings import Settings
 from lipsync_core.webhook_signatures import sign
 
-from . import events
-from .errors import ResultDownloadError, ResultUrlRejectedError
-from .intake import RequestRejectedError
-from .models import WEBHOOK_EVENTS, JobRequest
-from .result_url import UrlPolicy, check_url, pinned_request
-from .settings import Settings
-from .store import JobStore
-
-KINDS = {events.SUCCEEDED: "succeeded", events.FAILED: "failed", events.CANCELLED: "cancelled"}
+KINDS = {DetailType.SUCCEEDED: "succeeded", DetailType.FAILED: "failed", DetailType.CANCELLED: "cancelled"}
 SECRET_ENV = "WEBHOOK_SECRET_ID"  # noqa: S105 - the name of a variable holding an ARN
 
 
-class WebhookDeliveryError(Exception):
-    """The receiver did not take the event (retried, then kept)."""
-
-
 def url_policy(settings: Settings) -> UrlPolicy:
-    return UrlPolicy(allow_local=settings.allow_local_urls, connect_timeout=5.0, read_timeout=10.0)
-
-
-def _reworded(error: Exception) -> str:
-    return str(error).replace("result URL", "webhook URL").replace("result host", "webhook host")
+    return UrlPolicy(
+        allow_local=settings.allow_local_urls, connect_timeout=5.0, read_timeout=10.0, subject="webhook"
+    )
 
 
 def check_target(request: JobRequest, settings: Settings) -> None:
@@ -49,8 +46,7 @@ def check_target(request: JobRequest, settings: Settings) -> None:
     try:
         check_url(request.webhook.url, url_policy(settings))
     except (ResultUrlRejectedError, ResultDownloadError) as error:
-        message = _reworded(error)
-        raise RequestRejectedError(message, [{"field": "webhook.url", "message": message}]) from None
+        raise RequestRejectedError.on_field("webhook.url", str(error)) from None
 
 
 def payload(event: dict[str, Any]) -> bytes:
@@ -65,8 +61,8 @@ def deliver(event: dict[str, Any], *, store: JobStore, settings: Settings, secre
     job_id = str((event.get("detail") or {}).get("job_id", ""))
     if kind is None or not job_id:
         return False
-    webhook = (store.get(job_id).get("request") or {}).get("webhook")
-    if not webhook or kind not in webhook.get("events", WEBHOOK_EVENTS):
+    webhook = store.webhook_target(job_id)
+    if webhook is None or kind not in webhook.events:
         return False
     body = payload(event)
     msg_id = f"msg_{event['id']}"
@@ -79,9 +75,9 @@ def deliver(event: dict[str, Any], *, store: JobStore, settings: Settings, secre
         "webhook-signature": sign(secret, msg_id, timestamp, body),
     }
     try:
-        response = pinned_request("POST", webhook["url"], url_policy(settings), body=body, headers=headers)
+        response = pinned_request("POST", webhook.url, url_policy(settings), body=body, headers=headers)
     except (ResultUrlRejectedError, ResultDownloadError) as error:
-        raise WebhookDeliveryError(_reworded(error)) from None
+        raise WebhookDeliveryError(str(error)) from None
     except urllib3.exceptions.HTTPError as error:
         raise WebhookDeliveryError(f"the webhook could not be reached: {type(error).__name__}") from None
     status = int(response.status)

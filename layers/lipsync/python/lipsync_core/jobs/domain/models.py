@@ -1,4 +1,5 @@
-"""Typed job request, job record and state payloads (pydantic, as Powertools Parser uses).
+"""Typed job request and state payloads (pydantic, as Powertools Parser uses); the stored record is
+``records``.
 
 Option and URL checks reuse ``lipsync_core.volc.models`` so that a job request and a direct
 ``VolcClient`` call are validated by the same code.
@@ -29,7 +30,7 @@ from lipsync_core.volc.models import (
     validate_options,
 )
 
-from .limits import MAX_AIGC_META_CHARS, MAX_MODE_CHARS, MAX_OPTION_NUMBER, MAX_VERSION_ID_CHARS
+from .documents import MAX_AIGC_META_CHARS, MAX_MODE_CHARS, MAX_OPTION_NUMBER, MAX_VERSION_ID_CHARS
 
 JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"  # also a valid Step Functions execution name
 # Ids the pipeline derives (API idempotency keys, S3 deliveries, EventBridge events) start with these;
@@ -51,8 +52,6 @@ CallerJobId = Annotated[
     Field(pattern=JOB_ID_PATTERN, json_schema_extra={"not": {"pattern": DERIVED_JOB_ID_PATTERN}}),
     AfterValidator(_caller_job_id),
 ]
-JobStatus = Literal["QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+)$")
 
 
@@ -192,6 +191,11 @@ class JobRequest(_Strict):
     job_id: CallerJobId | None = None
     webhook: WebhookTarget | None = None
 
+    @classmethod
+    def under_policy(cls, raw: Any, *, allow_http: bool) -> JobRequest:
+        """``raw`` validated under a URL policy: https only, unless the stack is local (``allow_http``)."""
+        return cls.model_validate(raw, context={"allow_http": allow_http})
+
     @field_validator("mode", mode="before")
     @classmethod
     def _mode(cls, value: Any) -> Mode:
@@ -229,15 +233,12 @@ class JobRequest(_Strict):
         return aigc_meta
 
 
-WAITING = "waiting"  # the cursor's status while a job waits for a slot before ``attempt`` is paid for
-
-
 class Cursor(_Strict):
     """The small state the workflow carries between Submit, Wait, Poll and Choice."""
 
     task_id: str = ""  # empty only while ``waiting``
     attempt: int = Field(ge=1)
-    status: str  # waiting, submitted, or the service's task status
+    status: str  # a ``contract.CursorStatus``: waiting, submitted, or the service's task status
     wait_seconds: int = Field(ge=0)
     polls: int = Field(default=0, ge=0)  # polls of this task; while waiting, checks for a slot
     progress: float | None = None
@@ -254,7 +255,8 @@ class JobState(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     job_id: JobId
-    # Validated by the step that uses it (``JobRequest.model_validate`` with the URL policy as context).
+    # Only when a job is submitted directly, without intake: Submit validates it (with the stack's
+    # URL policy) and records the job. Otherwise the request lives in the job's record.
     request: dict[str, Any] | None = None
     cursor: Cursor | None = None
 

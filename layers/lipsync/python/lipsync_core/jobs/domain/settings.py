@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .flow_control import FlowLimits
+from .flow_limits import FlowLimits
 from .poll_policy import PollPolicy
 
 
@@ -34,7 +34,7 @@ class Settings(BaseModel):
     poll_first_seconds: int = Field(default=PollPolicy.first_seconds, alias="POLL_FIRST_SECONDS")
     poll_growth: float = Field(default=PollPolicy.growth, alias="POLL_GROWTH")
     poll_max_seconds: int = Field(default=PollPolicy.max_seconds, alias="POLL_MAX_SECONDS")
-    # Flow control (``flow_control``): the shared table, the limits per mode, and how a job without
+    # Flow control (``access.flow_control``): the shared table, the limits per mode, and how a job without
     # a slot waits (first wait, cap; the wait also grows with the job's place in the queue).
     flow_table_name: str = Field(default="", alias="FLOW_TABLE_NAME")
     flow_limits_json: str = Field(default="", alias="FLOW_LIMITS")

@@ -1,4 +1,6 @@
-"""Clients and configuration, built once per Lambda container and reused across invocations."""
+"""Each Lambda environment's clients and configuration, built once and reused across invocations:
+the wiring between the handlers in ``functions/`` and the job domain. (Not ``lipsync.local.runtime``,
+which runs the whole stack on one machine.)"""
 
 from __future__ import annotations
 
@@ -9,12 +11,15 @@ import boto3
 from botocore.config import Config
 
 from lipsync_core.credentials import load_credentials
+from lipsync_core.jobs.access.flow_control import FlowControl
+from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.domain.metrics import MetricsSink
+from lipsync_core.jobs.domain.settings import Settings
+from lipsync_core.jobs.entry.context import EntryContext
+from lipsync_core.jobs.steps.context import StepContext
+from lipsync_core.jobs.steps.reconcile import Reconciler
 from lipsync_core.volc import VolcClient
 from lipsync_core.volc.signer import Credentials
-
-from .flow_control import FlowControl
-from .settings import Settings
-from .store import JobStore
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +55,34 @@ def stepfunctions_client() -> Any:
     return boto3.client("stepfunctions")
 
 
+def step_context(metrics: MetricsSink) -> StepContext:
+    return StepContext(store=job_store(), settings=settings(), flow=flow_control(), metrics=metrics)
+
+
+@lru_cache(maxsize=1)
+def entry_context() -> EntryContext:
+    """Every client the entry side may call, made once (a few ms each after the first)."""
+    return EntryContext(
+        store=job_store(),
+        settings=settings(),
+        stepfunctions=stepfunctions_client(),
+        s3=s3_client(),
+        events_client=events_client(),
+        flow=flow_control(),
+        volc=volc_client,
+    )
+
+
+def reconciler() -> Reconciler:
+    return Reconciler(
+        store=job_store(),
+        flow=flow_control(),
+        events_client=events_client(),
+        stepfunctions=stepfunctions_client(),
+        settings=settings(),
+    )
+
+
 _volc: tuple[Credentials, VolcClient] | None = None
 
 
@@ -66,7 +99,8 @@ def reset() -> None:
     """Forget cached clients and secrets (tests, and the local runtime between stacks)."""
     global _volc
     _volc = None
-    for cached in (settings, job_store, flow_control, s3_client, events_client, stepfunctions_client):
+    clients = (settings, job_store, flow_control, s3_client, events_client, stepfunctions_client)
+    for cached in (*clients, entry_context):
         cached.cache_clear()
     from aws_lambda_powertools.utilities.parameters import base
 

@@ -11,18 +11,17 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from lipsync_core.jobs.access.bus import publish
+from lipsync_core.jobs.access.flow_control import FlowControl
+from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.domain.contract import NOT_TERMINAL_STATUSES, ErrorName, FailState, Status
+from lipsync_core.jobs.domain.errors import JobNotFoundError
+from lipsync_core.jobs.domain.events import terminal_detail
+from lipsync_core.jobs.domain.records import JobRecord
+from lipsync_core.jobs.domain.settings import Settings
 from lipsync_core.volc import Mode
 
-from . import events
-from .flow_control import FlowControl
-from .models import TERMINAL_STATUSES
-from .settings import Settings
-from .store import JobNotFoundError, JobStore
-
 logger = logging.getLogger(__name__)
-# The workflow's own last-resort Fail states: the record or the announcement may be missing.
-ANNOUNCEMENT_FAILED = "LipSyncAnnouncementFailed"
-FAILURE_NOT_RECORDED = "LipSyncFailureNotRecorded"
 ENDED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 MAX_CAUSE = 300
 SWEEP_MIN_AGE = timedelta(minutes=10)  # younger executions are the status-change rule's business
@@ -31,7 +30,7 @@ SWEEP_MIN_AGE = timedelta(minutes=10)  # younger executions are the status-chang
 def _reason(status: str, error: str | None, cause: str | None, settings: Settings) -> dict[str, Any]:
     if status == "TIMED_OUT":
         return {
-            "name": "JobDeadlineExceededError",
+            "name": ErrorName.DEADLINE_EXCEEDED,
             "message": f"the job passed its deadline of {settings.job_deadline_seconds} s "
             "and its execution timed out",
         }
@@ -64,31 +63,24 @@ class Reconciler:
             record = self.store.get(job_id)
         except JobNotFoundError:
             return "no record"
-        released = self.flow.release_slot(job_id, Mode.parse(record["mode"]))
+        released = self.flow.release_slot(job_id, record.mode)
         outcome = "slot released" if released else "nothing held"
-        if record["status"] in TERMINAL_STATUSES:
-            if status == "FAILED" and error == ANNOUNCEMENT_FAILED:
-                self._announce(job_id, self.store.get(job_id))
+        if record.terminal:
+            if status == "FAILED" and error == FailState.ANNOUNCEMENT_FAILED:
+                self._announce(self.store.get(job_id))
                 return f"{outcome}; announced again"
             return outcome
         if status == "SUCCEEDED":  # cannot happen: every success path records the job first
             logger.error("an execution succeeded with its job not terminal", extra={"job_id": job_id})
             return outcome
         failure = {**_reason(status, error, cause, self.settings), "retryable": False}
-        if not self.store.finish(job_id, "FAILED", error=failure):
+        if not self.store.finish(job_id, Status.FAILED, error=failure):
             return outcome  # someone else ended it meanwhile, and announced it
-        self._announce(job_id, self.store.get(job_id))
+        self._announce(self.store.get(job_id))
         return f"{outcome}; marked FAILED"
 
-    def _announce(self, job_id: str, record: dict[str, Any]) -> None:
-        detail_type, detail = events.terminal_detail(job_id, record)
-        events.publish(
-            self.events_client,
-            bus=self.settings.event_bus_name,
-            source=self.settings.event_source,
-            detail_type=detail_type,
-            detail=detail,
-        )
+    def _announce(self, record: JobRecord) -> None:
+        publish(self.events_client, self.settings, *terminal_detail(record))
 
     def sweep(self, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
         """Free slots held by jobs that have ended; end jobs whose executions ended unnoticed."""
@@ -97,28 +89,21 @@ class Reconciler:
         for mode in Mode:
             for job_id in list(self.flow.holders(mode))[:limit]:
                 try:
-                    record = self.store.get(job_id)
+                    record: JobRecord | None = self.store.get(job_id)
                 except JobNotFoundError:
                     record = None
-                if record is None or record["status"] in TERMINAL_STATUSES:
+                if record is None or record.terminal:
                     counts["released"] += self.flow.release_slot(job_id, mode)
                 elif self._reconcile_if_ended(record):
                     counts["reconciled"] += 1
         cutoff = (now - SWEEP_MIN_AGE).isoformat(timespec="milliseconds")
-        for status in ("QUEUED", "SUBMITTED", "RUNNING"):
-            answer = self.store.table.query(
-                IndexName="by-status",
-                KeyConditionExpression="#s = :s AND created_at < :cutoff",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":s": status, ":cutoff": cutoff},
-                Limit=limit,
-            )
-            for item in answer.get("Items", []):
-                counts["reconciled"] += self._reconcile_if_ended(dict(item))
+        for status in NOT_TERMINAL_STATUSES:
+            for stale in self.store.created_before(status, cutoff, limit):
+                counts["reconciled"] += self._reconcile_if_ended(stale)
         return counts
 
-    def _reconcile_if_ended(self, record: dict[str, Any]) -> bool:
-        arn = record.get("execution_arn")
+    def _reconcile_if_ended(self, record: JobRecord) -> bool:
+        arn = record.execution_arn
         if not arn:
             return False
         try:
@@ -128,6 +113,6 @@ class Reconciler:
         if execution["status"] not in ENDED or execution["status"] == "SUCCEEDED":
             return False
         self.execution_ended(
-            str(record["job_id"]), execution["status"], execution.get("error"), execution.get("cause")
+            record.job_id, execution["status"], execution.get("error"), execution.get("cause")
         )
         return True

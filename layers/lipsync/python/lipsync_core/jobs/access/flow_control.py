@@ -15,76 +15,24 @@ decided in one place, a DynamoDB table, with single conditional writes:
 
 from __future__ import annotations
 
-import json
-import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lipsync_core.jobs.domain.flow_limits import FlowLimits
 from lipsync_core.volc.models import Mode
 
-SUBMIT = "CVSubmitTask"
-POLL = "CVGetResult"
-ACTIONS = (SUBMIT, POLL)
+from .dynamo import conditional_failed
+
 # Requests are admitted at this share of the configured rate: the service measures arrival times,
 # which network jitter moves, so we keep a small margin below its limit.
 RATE_MARGIN = 0.9
 # The longest a Lambda sleeps for a rate slot; longer waits go back to the state machine's Wait.
 DEFAULT_HORIZON = 2.0
-
-
-@dataclass(frozen=True)
-class ModeLimits:
-    """One mode's limits; 0 means unlimited."""
-
-    submit_qps: float = 0
-    poll_qps: float = 0
-    max_unfinished: int = 0
-
-    def rate(self, action: str) -> float:
-        return self.submit_qps if action == SUBMIT else self.poll_qps
-
-
-@dataclass(frozen=True)
-class FlowLimits:
-    """Limits per mode (``lite``, ``basic``), as the ``FLOW_LIMITS`` environment variable carries them:
-    ``{"lite": {"submit_qps": 2, "poll_qps": 2, "max_unfinished": 5}, "basic": {...}}``."""
-
-    by_mode: dict[str, ModeLimits]
-
-    @classmethod
-    def parse(cls, text: str) -> FlowLimits:
-        raw = json.loads(text) if text.strip() else {}
-        if not isinstance(raw, dict):
-            raise ValueError("FLOW_LIMITS must be a JSON object of modes")
-        by_mode = {}
-        for mode, values in raw.items():
-            Mode.parse(mode)  # an unknown mode is a configuration mistake: fail loudly
-            limits = ModeLimits(**values)
-            if limits.submit_qps < 0 or limits.poll_qps < 0 or limits.max_unfinished < 0:
-                raise ValueError(f"flow limits for {mode} must not be negative")
-            by_mode[mode] = limits
-        return cls(by_mode)
-
-    @classmethod
-    def uniform(cls, *, qps: float, max_unfinished: int) -> FlowLimits:
-        """The same limits for every mode and both actions (as the emulator applies them)."""
-        limits = ModeLimits(submit_qps=qps, poll_qps=qps, max_unfinished=max_unfinished)
-        return cls({mode.value: limits for mode in Mode})
-
-    def to_json(self) -> str:
-        return json.dumps({mode: asdict(limits) for mode, limits in self.by_mode.items()}, sort_keys=True)
-
-    def for_mode(self, mode: str) -> ModeLimits:
-        return self.by_mode.get(mode, ModeLimits())
-
-    @property
-    def enabled(self) -> bool:
-        return any(limits != ModeLimits() for limits in self.by_mode.values())
 
 
 @dataclass(frozen=True)
@@ -96,15 +44,6 @@ class Admission:
     sleep: float = 0.0
     retry_after: float = 0.0
     slot: float = 0.0  # the slot's time (epoch seconds)
-
-
-def _conditional_failed(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
-
-
-def jittered(seconds: float, spread: float = 0.25, rng: Callable[[], float] = random.random) -> float:
-    """``seconds`` moved by up to ``spread`` either way, so that waiters do not wake together."""
-    return max(0.0, seconds * (1 - spread + 2 * spread * rng()))
 
 
 class FlowControl:
@@ -122,6 +61,11 @@ class FlowControl:
         self.limits = limits
         self.horizon = horizon
         self.clock = clock
+
+    @classmethod
+    def unlimited(cls) -> FlowControl:
+        """No table, no limits: every slot is granted (a stack configured without flow control)."""
+        return cls(None, FlowLimits({}))
 
     # -- rate -------------------------------------------------------------------------------------
 
@@ -152,7 +96,7 @@ class FlowControl:
             slot = answer["Attributes"]["tat"] - interval
             return Admission(True, sleep=float(max(Decimal(0), slot - now)), slot=float(slot))
         except ClientError as error:
-            if not _conditional_failed(error):
+            if not conditional_failed(error):
                 raise
         try:  # idle: the slot is now
             self.table.update_item(
@@ -163,7 +107,7 @@ class FlowControl:
             )
             return Admission(True, slot=float(now))
         except ClientError as error:
-            if not _conditional_failed(error):
+            if not conditional_failed(error):
                 raise
         # Too far ahead (or another caller moved it between our two writes): wait, take nothing.
         item = self.table.get_item(Key={"key": key}, ConsistentRead=True).get("Item") or {}

@@ -6,20 +6,21 @@ import json
 import re
 from typing import Any
 
-from lipsync_core.volc import Mode
+from lipsync_core.jobs.domain import metrics as m
+from lipsync_core.jobs.domain.contract import RETRYABLE_ERRORS, Status
+from lipsync_core.jobs.domain.documents import MAX_MESSAGE
+from lipsync_core.jobs.domain.errors import JobNotFoundError
+from lipsync_core.jobs.domain.events import failed_detail
+from lipsync_core.jobs.domain.models import FailureState
+from lipsync_core.jobs.domain.records import JobRecord
+from lipsync_core.jobs.domain.sanitise import sanitise
 
-from . import metrics as m
-from .events import MAX_MESSAGE, failed_detail
-from .flow_control import FlowControl
-from .models import FailureState
-from .sanitise import sanitise
-from .store import JobNotFoundError, JobStore
+from .context import StepContext
 
 # VolcError.__str__ ends with "(code=…, http_status=…, request_id=…)".
 _DETAILS = re.compile(
     r"^(?P<message>.*?)\s*\((?P<details>(?:code|http_status|request_id)=[^()]*)\)\s*$", re.S
 )
-_RETRYABLE = {"VolcThrottledError", "VolcUnavailableError", "ResultDownloadError"}
 
 
 def describe_failure(error: str, cause: str | None) -> dict[str, Any]:
@@ -42,29 +43,23 @@ def describe_failure(error: str, cause: str | None) -> dict[str, Any]:
             failure[key] = int(value) if value.isdigit() else sanitise(value, 200)
     failure["name"] = sanitise(name, 200)
     failure["message"] = sanitise(str(failure["message"]), MAX_MESSAGE)
-    failure["retryable"] = name in _RETRYABLE
+    failure["retryable"] = name in RETRYABLE_ERRORS
     return failure
 
 
-def record_failure(
-    state: FailureState,
-    *,
-    store: JobStore,
-    flow: FlowControl | None = None,
-    metrics: m.MetricsSink | None = None,
-) -> dict[str, Any]:
+def record_failure(state: FailureState, context: StepContext) -> dict[str, Any]:
     """Mark the job FAILED and return the failed event's detail; for a job that had already ended
     (cancelled meanwhile), return only its status, so that nothing more is announced. Whatever
     happened, the job's slot for an unfinished task is given back."""
-    metrics = metrics or m.NoMetrics()
+    store = context.store
     failure = describe_failure(state.error.Error, state.error.Cause)
     try:
-        record: dict[str, Any] | None = store.get(state.job_id)
+        record: JobRecord | None = context.job(state.job_id)
     except JobNotFoundError:
         record = None
-    if record is not None and flow is not None:
-        flow.release_slot(state.job_id, Mode.parse(record["mode"]))
-    if record is not None and not store.finish(state.job_id, "FAILED", error=failure):
-        return {"job_id": state.job_id, "status": store.get(state.job_id)["status"], "ignored_error": failure}
-    metrics.add_metric(m.FAILED, "Count", 1)
+    if record is not None:
+        context.flow.release_slot(state.job_id, record.mode)
+    if record is not None and not store.finish(state.job_id, Status.FAILED, error=failure):
+        return {"job_id": state.job_id, "status": store.get(state.job_id).status, "ignored_error": failure}
+    context.metrics.add_metric(m.FAILED, "Count", 1)
     return failed_detail(state.job_id, failure, record, state.cursor)

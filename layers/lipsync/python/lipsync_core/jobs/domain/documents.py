@@ -1,5 +1,6 @@
-"""The documented limits on what a caller may send, and the structural check every entry point runs
-before validation: a value that passes it can be stored in DynamoDB, sent on EventBridge and logged.
+"""What a caller sends (requests, manifests, bodies, headers): the documented limits on it, and the
+structural check every entry point runs before validation: a value that passes it can be stored in
+DynamoDB, sent on EventBridge and logged.
 
 The job record must stay far below DynamoDB's 400 KB item limit however the job goes on: the request
 is the only part a caller sizes, so it is bounded here (16 KiB); everything the workflow adds later
@@ -8,12 +9,17 @@ is the only part a caller sizes, so it is bounded here (16 KiB); everything the 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
+import re
 from decimal import Decimal, DecimalException
 from typing import Any
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT
+
+from .errors import DocumentRejectedError, DocumentTooLargeError
 
 MAX_REQUEST_BYTES = 16 * 1024  # the request as compact JSON (UTF-8)
 MAX_DOCUMENT_BYTES = 64 * 1024  # a manifest, event detail or API body before it is parsed
@@ -26,19 +32,8 @@ MAX_VERSION_ID_CHARS = 1024
 MAX_OPTION_NUMBER = 86_400.0  # a numeric option (seconds into a template) is at most a day
 MAX_IDEMPOTENCY_KEY_CHARS = 256
 MAX_ERRORS = 20
-
-
-class DocumentRejectedError(ValueError):
-    """A document that cannot be accepted; ``field`` says where (dotted path, or ``(request)``)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class DocumentTooLargeError(DocumentRejectedError):
-    """The document is larger than its limit (an HTTP 413)."""
+MAX_MESSAGE = 1000  # an error message or rejection reason, in a record or an event
+_IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_CHARS}}}$")
 
 
 def printable(text: str, limit: int = MAX_KEY_CHARS) -> str:
@@ -117,5 +112,25 @@ def parse_document(raw: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> 
         raise DocumentRejectedError("(body)", f"is not valid JSON: {printable(str(error), 200)}") from None
 
 
+def parse_body(body: str | None, *, base64_encoded: bool) -> Any:
+    """An HTTP request's JSON body within the limits, or a ``DocumentRejectedError`` naming ``(body)``."""
+    if not body:
+        raise DocumentRejectedError("(body)", "is required: a JSON job request")
+    if not base64_encoded:
+        return parse_document(body)
+    try:
+        return parse_document(base64.b64decode(body, validate=True))
+    except binascii.Error:
+        raise DocumentRejectedError("(body)", "is not valid base64") from None
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    """An ``Idempotency-Key`` header as given (or None), if it is 1 to 256 visible ASCII characters."""
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        message = f"must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"
+        raise DocumentRejectedError("Idempotency-Key", message)
+    return key

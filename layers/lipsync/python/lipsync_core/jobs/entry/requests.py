@@ -1,5 +1,6 @@
-"""Intake: every entry point (S3 manifest, EventBridge request, HTTP API) turns a raw request into a
-job through this one path: validate, derive a deterministic job id, record, start the execution.
+"""Requests: every entry point (S3 manifest, EventBridge request, HTTP API, a batch's line) turns a raw
+request into a job through this one path: validate, derive a deterministic job id, record, start the
+execution.
 
 A duplicate delivery derives the same job id, finds the record, and starts nothing new.
 """
@@ -10,37 +11,29 @@ import hashlib
 import json
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from .copying import output_location
-from .errors import OutputNotAllowedError
-from .limits import MAX_ERRORS, DocumentRejectedError, check_document, printable
-from .models import JOB_ID_PATTERN, JobRequest
-from .settings import Settings
-from .store import JobStore
+from lipsync_core.jobs.access.outputs import output_location
+from lipsync_core.jobs.domain.documents import MAX_ERRORS, check_document, check_idempotency_key, printable
+from lipsync_core.jobs.domain.errors import (
+    DocumentRejectedError,
+    JobConflictError,
+    OutputNotAllowedError,
+    RequestRejectedError,
+)
+from lipsync_core.jobs.domain.models import JOB_ID_PATTERN, JobRequest
+from lipsync_core.jobs.domain.records import JobRecord
+from lipsync_core.jobs.domain.settings import Settings
+
+from .context import EntryContext
+from .webhooks import check_target
 
 Source = Literal["s3", "eventbridge", "api", "direct"]
-
-
-class RequestRejectedError(Exception):
-    """The request cannot become a job; ``errors`` say why, field by field."""
-
-    def __init__(self, reason: str, errors: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.errors = errors or []
-
-    @classmethod
-    def from_document(cls, error: DocumentRejectedError) -> RequestRejectedError:
-        return cls(f"invalid job request: {error}", [{"field": error.field, "message": error.message}])
-
-
-class JobConflictError(Exception):
-    """The job id is already used by a different request."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +41,19 @@ class Accepted:
     job_id: str
     execution_arn: str
     created: bool  # False: a duplicate of a job that already exists
-    record: dict[str, Any] = field(repr=False)
+    record: JobRecord = field(repr=False)
 
 
 def derive_job_id(prefix: str, *parts: str) -> str:
     """A stable, valid execution name from the identity of a delivery."""
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
     return f"{prefix}-{digest}"
+
+
+def api_job_id(idempotency_key: str | None) -> str:
+    """The id ``POST /jobs`` derives: from its ``Idempotency-Key`` (checked first), else a fresh one."""
+    key = check_idempotency_key(idempotency_key)
+    return derive_job_id("api", key) if key is not None else f"api-{uuid.uuid4().hex}"
 
 
 def validation_errors(error: ValidationError) -> list[dict[str, Any]]:
@@ -75,51 +74,46 @@ def parse_request(raw: Any, settings: Settings) -> JobRequest:
     """The request as a model, or ``RequestRejectedError`` naming the fields: never anything else,
     whatever ``raw`` holds (every entry point relies on this to reject through the normal path)."""
     if not isinstance(raw, dict):
-        error = "the request must be a JSON object"
-        raise RequestRejectedError(error, [{"field": "(request)", "message": error}])
+        raise RequestRejectedError.on_field("(request)", "the request must be a JSON object")
     try:
         check_document(raw)
     except DocumentRejectedError as error:
         raise RequestRejectedError.from_document(error) from None
     try:
-        return JobRequest.model_validate(raw, context={"allow_http": settings.allow_local_urls})
+        return JobRequest.under_policy(raw, allow_http=settings.allow_local_urls)
     except ValidationError as error:
         details = validation_errors(error)
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in details[:3])
         raise RequestRejectedError(f"invalid job request: {summary}", details) from None
 
 
-def _same_request(record: dict[str, Any], request: JobRequest) -> bool:
-    return bool(record.get("request") == request.model_dump(mode="json", exclude_none=True))
-
-
-def accept(
-    raw: Any,
-    *,
-    source: Source,
-    delivery_job_id: str,
-    store: JobStore,
-    stepfunctions: Any,
-    settings: Settings,
-    state_machine_arn: str,
-) -> Accepted:
-    """Validate, record and start. ``delivery_job_id`` is used unless the request names its own."""
-    request = parse_request(raw, settings)
-    from .webhooks import check_target  # here, not above: webhooks builds on intake
-
-    check_target(request, settings)  # the webhook URL's SSRF check (it resolves the host)
-    job_id = request.job_id or delivery_job_id
+def check_output(job_id: str, request: JobRequest, settings: Settings) -> None:
+    """A rejection, before anything is recorded, for an output the workflow could not write."""
     try:
         output_location(job_id, request, settings)
     except OutputNotAllowedError as error:
-        raise RequestRejectedError(str(error), [{"field": "output", "message": str(error)}]) from None
+        raise RequestRejectedError.on_field("output", str(error)) from None
+
+
+def _same_request(record: JobRecord, request: JobRequest) -> bool:
+    stored = record.request.model_dump(mode="json", exclude_none=True)
+    return stored == request.model_dump(mode="json", exclude_none=True)
+
+
+def accept(raw: Any, *, source: Source, delivery_job_id: str, context: EntryContext) -> Accepted:
+    """Validate, record and start. ``delivery_job_id`` is used unless the request names its own."""
+    settings = context.settings
+    request = parse_request(raw, settings)
+    check_target(request, settings)  # the webhook URL's SSRF check (it resolves the host)
+    job_id = request.job_id or delivery_job_id
+    check_output(job_id, request, settings)
     if not re.match(JOB_ID_PATTERN, job_id):
-        reason = f"job id {printable(job_id)!r} is not valid"
-        raise RequestRejectedError(reason, [{"field": "job_id", "message": reason}])
+        raise RequestRejectedError.on_field("job_id", f"job id {printable(job_id)!r} is not valid")
+    state_machine_arn = settings.state_machine_arn
     execution_arn = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
     deadline = int(time.time()) + settings.job_deadline_seconds
     try:
-        record, created = store.create(
+        record, created = context.store.create(
             job_id, request, deadline_epoch=deadline, source=source, execution_arn=execution_arn
         )
     except ClientError as error:
@@ -131,7 +125,7 @@ def accept(
         raise JobConflictError(f"job id {job_id} is already used by a different request")
     execution_input = json.dumps({"job_id": job_id}, separators=(",", ":"))
     try:
-        answer = stepfunctions.start_execution(
+        answer = context.stepfunctions.start_execution(
             stateMachineArn=state_machine_arn, name=job_id, input=execution_input
         )
         execution_arn = answer["executionArn"]
@@ -140,3 +134,13 @@ def accept(
             raise
         # Same name, execution closed: the job ran already; a duplicate starts nothing new.
     return Accepted(job_id=job_id, execution_arn=execution_arn, created=created, record=record)
+
+
+def acceptance(accepted: Accepted) -> dict[str, Any]:
+    """What ``POST /jobs`` answers."""
+    return {
+        "job_id": accepted.job_id,
+        "status": accepted.record.status,
+        "created": accepted.created,
+        "links": {"self": f"/jobs/{accepted.job_id}"},
+    }

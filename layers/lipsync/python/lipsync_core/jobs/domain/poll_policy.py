@@ -8,6 +8,8 @@ aims at about half the estimated remaining time (never below the first wait, nev
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -30,3 +32,8 @@ class PollPolicy:
             remaining = elapsed_seconds * (100 - progress) / progress
             return round(min(geometric, max(self.first_seconds, remaining / 2)))
         return round(geometric)
+
+
+def jittered(seconds: float, spread: float = 0.25, rng: Callable[[], float] = random.random) -> float:
+    """``seconds`` moved by up to ``spread`` either way, so that waiters do not wake together."""
+    return max(0.0, seconds * (1 - spread + 2 * spread * rng()))

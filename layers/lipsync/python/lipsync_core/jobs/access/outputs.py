@@ -1,0 +1,57 @@
+"""Where a job's result goes, and the rule that keeps it the job's own: only the stack's bucket under
+the output prefix, and never over an object another job wrote (S3 conditional writes).
+
+Intake refuses an output outside the prefix, Submit refuses a key another job holds before paying,
+and CopyResult writes with ``write_once``; this module is the one place that decides all three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lipsync_core.jobs.domain.errors import OutputNotAllowedError, OutputTakenError
+from lipsync_core.jobs.domain.models import JobRequest
+from lipsync_core.jobs.domain.settings import Settings
+
+
+def output_location(job_id: str, request: JobRequest, settings: Settings) -> tuple[str, str]:
+    """Where the result goes. Only the stack's bucket under the output prefix can be written (that is
+    all CopyResult may touch), so anything else is refused here, before a task is paid for."""
+    output = request.output
+    bucket = (output.bucket if output and output.bucket else None) or settings.bucket_name
+    key = (output.key if output and output.key else None) or f"{settings.output_prefix}{job_id}.mp4"
+    if bucket != settings.bucket_name or not key.startswith(settings.output_prefix):
+        raise OutputNotAllowedError(
+            f"output must be in s3://{settings.bucket_name}/{settings.output_prefix}..., not s3://{bucket}/{key}"
+        )
+    return bucket, key
+
+
+def refuse_taken_output(s3: Any, bucket: str, key: str, job_id: str) -> None:
+    """``OutputTakenError`` when ``key`` holds an object that does not name this job in its metadata.
+    A key that is free passes; so does a 403, which is how S3 answers for a missing key a caller
+    without ``s3:ListBucket`` asks about (the conditional write below still guards the copy)."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "403", "NoSuchKey", "NotFound"):
+            return
+        raise
+    if head.get("Metadata", {}).get("job-id") != job_id:
+        raise OutputTakenError(f"s3://{bucket}/{key} already holds another job's result")
+
+
+def write_once(s3: Any, bucket: str, key: str, job_id: str, write: Callable[..., Any]) -> None:
+    """Call ``write`` with ``IfNoneMatch="*"`` (S3's conditional write, on PutObject and
+    CompleteMultipartUpload) so that an object another job wrote is never replaced. Only when the
+    object there names this job in its metadata (a retried step of the same job) is it rewritten."""
+    try:
+        write(IfNoneMatch="*")
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "PreconditionFailed":
+            raise
+        refuse_taken_output(s3, bucket, key, job_id)
+        write()

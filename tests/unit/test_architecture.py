@@ -2,8 +2,8 @@
 functions count like the others): no import circles, the job domain's tiers respected
 (``docs/architecture.md``, *The job domain*), and thin handlers.
 
-``PACKAGES`` says what is read: add ``lipsync``, ``lipsync_client`` or ``infra`` there to hold them to
-the same rules."""
+``PACKAGES`` says what is read (no circles for all of them, tiers for the job domain): add ``lipsync``
+there to hold it to the same rules."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {  # top-level name -> its folder
     "lipsync_core": ROOT / "layers" / "lipsync" / "python" / "lipsync_core",
     "functions": ROOT / "functions",
+    "infra": ROOT / "infra",
+    "lipsync_client": ROOT / "src" / "lipsync_client",
 }
 JOBS = "lipsync_core.jobs"
 # The job domain's tiers, and the tiers each may import (its own too: circles are caught apart).

@@ -20,7 +20,7 @@ from benchmarks.report import Row
 from lipsync.emulator import ServiceConfig
 from lipsync.local import moto_caches
 from lipsync.local.runtime import LocalRuntime
-from lipsync.samples import make_talking_head, make_voice
+from lipsync.media.samples import make_talking_head, make_voice
 
 SIZES = (50, 100, 200)
 BASELINE_SIZE = 200

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from lipsync.local.runtime import LocalRuntime
-from lipsync.samples import make_talking_head, make_voice
+from lipsync.media.samples import make_talking_head, make_voice
 from lipsync_core.jobs.intake import derive_job_id
 from tests.support.media import audio_samples, envelope_correlation, streams_and_durations
 from tests.support.schemas import EVENT_SCHEMAS, assert_valid

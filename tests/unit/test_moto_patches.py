@@ -42,7 +42,7 @@ def test_a_patch_whose_target_is_gone_fails_loudly_naming_it(
 ) -> None:
     owner = patch.owners()[0]
     monkeypatch.delattr(owner, patch.attribute)
-    with pytest.raises(MotoSeamError, match=re.escape(f"{patch.name} is gone")):
+    with pytest.raises(MotoSeamError, match=re.escape(f"{patch.name} (for: {patch.why}): it is gone")):
         MotoPatches([patch]).check()
 
 
@@ -54,8 +54,13 @@ def test_a_changed_signature_or_source_fails_loudly(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(ExecutionWorker, "_get_evaluation_entrypoint", lambda self: None)
     with pytest.raises(MotoSeamError) as raised:
         MotoPatches(declared()).check()
-    assert "LambdaSimpleBackend.invoke: changed its signature to (self, name, body)" in str(raised.value)
-    assert "_get_evaluation_entrypoint: its source no longer contains" in str(raised.value)
+    assert (
+        "LambdaSimpleBackend.invoke (for: a Lambda invocation runs our handler): "
+        "changed its signature to (self, name, body)"
+    ) in str(raised.value)
+    assert "_get_evaluation_entrypoint (for: a definition, parsed once for all its executions): " in str(
+        raised.value
+    )
 
 
 def test_another_moto_version_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:

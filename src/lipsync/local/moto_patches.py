@@ -47,17 +47,19 @@ class Patch:
         return [resolve(path) for path in (self.owner, *self.also_in)]
 
     def problems(self) -> list[str]:
-        """What stops this patch from being right for the installed moto (nothing: an empty list)."""
+        """What stops this patch from being right for the installed moto (nothing: an empty list), each
+        said with the patch's name and what it is for."""
+        named = f"{self.name} (for: {self.why})"
         try:
             owners = self.owners()
         except (ImportError, AttributeError) as error:
-            return [f"{self.name}: {self.owner} is gone ({error})"]
+            return [f"{named}: {self.owner} is gone ({error})"]
         if not all(self.attribute in vars(owner) for owner in owners):  # inherited counts as moved
-            return [f"{self.name} is gone"]
+            return [f"{named}: it is gone"]
         found = original(getattr(owners[0], self.attribute))
         if any(original(getattr(owner, self.attribute)) is not found for owner in owners[1:]):
-            return [f"{self.name} is no longer the same object in {', '.join(self.also_in)}"]
-        return [f"{self.name}: {problem}" for check in self.expects for problem in check(found)]
+            return [f"{named}: no longer the same object in {', '.join(self.also_in)}"]
+        return [f"{named}: {problem}" for check in self.expects for problem in check(found)]
 
 
 def resolve(path: str) -> Any:

@@ -65,7 +65,7 @@ bench: setup
 
 # Real AWS and the real Volcengine service (README "Smoke test on a real account"); never run in CI.
 smoke: setup
-	$(PY) -m lipsync.smoke $(if $(KEEP),--keep) $(if $(SOURCE_SECRET),--source-secret $(SOURCE_SECRET))
+	$(PY) -m tools.smoke $(if $(KEEP),--keep) $(if $(SOURCE_SECRET),--source-secret $(SOURCE_SECRET))
 
 clean:
 	rm -rf build cdk.out out .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.report import Row
-from lipsync.localfiles import serve_directory, url_for
+from lipsync.media.serving import serve_directory, url_for
 
 SIZE = 1 << 30
 PART = 8 * 1024 * 1024

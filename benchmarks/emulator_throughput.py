@@ -16,9 +16,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 from lipsync.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, Emulator
-from lipsync.emulator.media import Retime, render
-from lipsync.localfiles import serve_directory, url_for
-from lipsync.samples import make_talking_head, make_voice
+from lipsync.emulator.rendering import Retime, render
+from lipsync.media.samples import make_talking_head, make_voice
+from lipsync.media.serving import serve_directory, url_for
 from lipsync_core.volc import VolcClient
 
 CLIENTS = 16

@@ -18,9 +18,9 @@ import requests
 
 from benchmarks.report import Row
 from lipsync.emulator import ServiceConfig
-from lipsync.local.moto_caches import MotoCaches
+from lipsync.local import moto_caches
 from lipsync.local.runtime import LocalRuntime
-from lipsync.samples import make_talking_head, make_voice
+from lipsync.media.samples import make_talking_head, make_voice
 
 SIZES = (50, 100, 200)
 BASELINE_SIZE = 200
@@ -28,7 +28,7 @@ BASELINE_SIZE = 200
 
 def run(jobs: int, *, baseline: bool) -> dict[str, Any]:
     if baseline:
-        MotoCaches.install = lambda self: self  # type: ignore[method-assign]
+        moto_caches.caches = list  # no caches: moto as it is
     config = ServiceConfig(render_in_processes=not baseline)
     with tempfile.TemporaryDirectory() as tmp, LocalRuntime(emulator_config=config) as runtime:
         assert runtime.endpoints

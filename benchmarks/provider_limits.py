@@ -22,7 +22,7 @@ import requests
 
 from lipsync.emulator import ServiceConfig
 from lipsync.local.runtime import EMULATOR_SPEED, LocalRuntime
-from lipsync.samples import make_talking_head, make_voice
+from lipsync.media.samples import make_talking_head, make_voice
 
 VOICE_SECONDS = 1.0
 # (jobs, requests per second per action, unfinished tasks). The local pipeline itself (one process)

@@ -27,8 +27,8 @@ os.environ.pop("AWS_PROFILE", None)
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Media]:
-    from lipsync.localfiles import serve_directory
-    from lipsync.samples import make_talking_head, make_voice
+    from lipsync.media.samples import make_talking_head, make_voice
+    from lipsync.media.serving import serve_directory
     from tests.support.media import make_audio_only_mp4, make_indexed_video
 
     root = tmp_path_factory.mktemp("media")

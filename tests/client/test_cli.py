@@ -199,7 +199,7 @@ def test_the_banner_exports_work_when_pasted(up: Up) -> None:
     """The banner's export lines, pasted into a shell, are all the AWS CLI and lipsync need."""
     from types import SimpleNamespace
 
-    from lipsync.up import _banner
+    from lipsync.commands.up import _banner
 
     banner = _banner(SimpleNamespace(**up.document), "iam")
     exports = [line for line in banner.splitlines() if line.startswith("export ")]

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from lipsync import up
-from lipsync.output import InputError, Output
+from lipsync.cliutil.output import InputError, Output
+from lipsync.commands import up
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import requests
 
 from lipsync.emulator import ServiceConfig
 from lipsync.local.runtime import TERMINAL_TYPES, LocalRuntime
-from lipsync.samples import make_talking_head, make_voice
+from lipsync.media.samples import make_talking_head, make_voice
 from lipsync_core.jobs.access.flow_control import FlowControl
 from lipsync_core.jobs.domain.flow_limits import FlowLimits
 from lipsync_core.volc import Mode

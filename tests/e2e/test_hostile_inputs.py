@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lipsync.local.runtime import LocalRuntime
-from lipsync.samples import make_talking_head, make_voice
+from lipsync.media.samples import make_talking_head, make_voice
 from lipsync_core.jobs.entry.requests import derive_job_id
 from tests.support.schemas import EVENT_SCHEMAS, assert_valid
 

@@ -13,8 +13,7 @@ import pytest
 import requests
 
 from lipsync.local.runtime import LocalRuntime
-from lipsync.local.seams import MotoSeamError, check_seams
-from lipsync.samples import make_talking_head, make_voice
+from lipsync.media.samples import make_talking_head, make_voice
 from lipsync_core.jobs.entry.requests import derive_job_id
 from tests.support.media import audio_samples, envelope_correlation, streams_and_durations
 from tests.support.schemas import EVENT_SCHEMAS, assert_valid
@@ -53,15 +52,6 @@ def terminal(runtime: LocalRuntime, job_id: str) -> dict[str, Any]:
     event = runtime.wait_for_terminal_event(job_id, timeout=90)
     assert_valid(EVENT_SCHEMAS[event["detail-type"]], event["detail"])
     return event
-
-
-def test_the_moto_seams_are_where_we_expect_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    check_seams()
-    from moto.awslambda_simple.models import LambdaSimpleBackend
-
-    monkeypatch.setattr(LambdaSimpleBackend, "invoke", lambda self, name, body: None)
-    with pytest.raises(MotoSeamError, match=r"LambdaSimpleBackend\.invoke changed its signature"):
-        check_seams()
 
 
 def test_a_job_by_api_and_its_result_plays(

@@ -1,4 +1,5 @@
-"""The caches put into moto for the local runtime: checked like the seams, and removable."""
+"""The caches put into moto for the local runtime share what they cache and uninstall cleanly (their
+checks against moto are with every other patch's, in ``tests/unit/test_moto_patches.py``)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,9 @@ from typing import Any
 
 import pytest
 
-from lipsync.local.moto_caches import MotoCaches, check_caches, quick_stop_moto_server
-from lipsync.local.seams import MotoSeamError
-
-
-def test_the_cached_places_are_where_we_expect_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    check_caches()
-    from moto.stepfunctions.parser.asl.utils import boto_client
-
-    monkeypatch.setattr(boto_client, "boto_client_for", lambda region, service: None)
-    with pytest.raises(MotoSeamError, match="boto_client_for changed its signature"):
-        check_caches()
+from lipsync.local import moto_caches
+from lipsync.local.moto_patches import MotoPatches
+from lipsync.local.moto_server import quick_stop_moto_server
 
 
 def test_installed_caches_share_clients_and_programs_and_uninstall_cleanly() -> None:
@@ -27,16 +20,13 @@ def test_installed_caches_share_clients_and_programs_and_uninstall_cleanly() -> 
 
     lambda_eval_utils: Any = tasks  # boto_client_for is imported there by name, not re-exported
     before = (lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint)
-    caches = MotoCaches().install()
-    try:
+    with MotoPatches(moto_caches.caches()).installed():
         one = lambda_eval_utils.boto_client_for("us-east-1", "lambda")
         assert lambda_eval_utils.boto_client_for("us-east-1", "lambda") is one
         assert lambda_eval_utils.boto_client_for("us-east-1", "events") is not one
         names = getattr(responses, "method_names_from_class")  # noqa: B009
         assert names(responses.BaseResponse) is names(responses.BaseResponse)
         assert "stepfunctions" in backends.list_of_moto_modules()
-    finally:
-        caches.uninstall()
     assert (lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint) == before
 
 

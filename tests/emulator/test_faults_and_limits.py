@@ -9,7 +9,7 @@ import requests
 
 from lipsync.emulator import Emulator, ServiceConfig, parse_fault_spec
 from lipsync.emulator.faults import FaultInjector, FaultRule, FaultSpecError
-from lipsync.emulator.limits import QpsLimiter
+from lipsync.emulator.rate_limit import QpsLimiter
 from lipsync_core.volc import (
     VolcSubmitUnconfirmedError,
     VolcTaskFailedError,

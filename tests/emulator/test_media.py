@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from lipsync.emulator import Emulator, ServiceConfig
-from lipsync.emulator.media import Limits, Retime, frame_sequence, mark_box
+from lipsync.emulator.rendering import Limits, Retime, frame_sequence, mark_box
 from lipsync_core.volc import VolcInvalidRequestError
 from tests.emulator.conftest import FAST, finish
 from tests.support.media import (

@@ -108,7 +108,7 @@ class Media:
     root: Path
 
     def url(self, name: str) -> str:
-        from lipsync.localfiles import url_for
+        from lipsync.media.serving import url_for
 
         return url_for(self.base, name)
 

@@ -4,12 +4,10 @@ arrive: EventBridge delivers at least once. moto plays DynamoDB and EventBridge.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from lipsync_core.jobs.access.job_store import JobStore
 from lipsync_core.jobs.domain.settings import Settings
@@ -18,54 +16,56 @@ from tests.support.schemas import EVENT_SCHEMAS, assert_valid
 
 
 @pytest.fixture
-def aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
-        table = dynamodb.create_table(
-            TableName="jobs",
-            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        events = boto3.client("events", region_name="us-east-1")
-        events.create_event_bus(Name="lipsync")
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        queue = sqs.create_queue(QueueName="seen")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(
-            Name="all", EventBusName="lipsync", EventPattern=json.dumps({"source": [{"prefix": ""}]})
-        )
-        events.put_targets(Rule="all", EventBusName="lipsync", Targets=[{"Id": "q", "Arn": arn}])
-        settings = Settings.model_validate({"JOB_TABLE_NAME": "jobs", "EVENT_BUS_NAME": "lipsync"})
-        yield {"store": JobStore(table), "events": events, "sqs": sqs, "queue": queue, "settings": settings}
+def batch_stack(store: JobStore) -> dict[str, Any]:
+    """The job table, a bus, and a queue that receives everything announced on it."""
+    events = boto3.client("events", region_name="us-east-1")
+    events.create_event_bus(Name="lipsync")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="seen")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="all", EventBusName="lipsync", EventPattern=json.dumps({"source": [{"prefix": ""}]}))
+    events.put_targets(Rule="all", EventBusName="lipsync", Targets=[{"Id": "q", "Arn": arn}])
+    settings = Settings.model_validate({"JOB_TABLE_NAME": "jobs", "EVENT_BUS_NAME": "lipsync"})
+    return {"store": store, "events": events, "sqs": sqs, "queue": queue, "settings": settings}
 
 
-def announced(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    messages = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10).get("Messages", [])
+def announced(batch_stack: dict[str, Any]) -> list[dict[str, Any]]:
+    messages = (
+        batch_stack["sqs"]
+        .receive_message(QueueUrl=batch_stack["queue"], MaxNumberOfMessages=10)
+        .get("Messages", [])
+    )
     return [json.loads(m["Body"]) for m in messages]
 
 
-def test_the_end_is_announced_once(aws: dict[str, Any]) -> None:
+def test_the_end_is_announced_once(batch_stack: dict[str, Any]) -> None:
     batch_id = batches.batch_id_for("unit", "once")
     request = json.dumps({"mode": "lite", "video": "s3://b-u-c/v.mp4", "audio": "s3://b-u-c/a.wav"})
     summary, valid, created = batches.register_batch(
-        f"{request}\n{{broken\n{request}", batch_id=batch_id, store=aws["store"], settings=aws["settings"]
+        f"{request}\n{{broken\n{request}",
+        batch_id=batch_id,
+        store=batch_stack["store"],
+        settings=batch_stack["settings"],
     )
     assert (created, list(valid), summary["total"], summary["rejected_lines"]) == (True, [1, 3], 2, 1)
     first, third = (batches.batch_job_id(batch_id, n) for n in (1, 3))
 
     def ended(job_id: str, status: str) -> bool:
         return batches.record_ended(
-            job_id, status, store=aws["store"], events_client=aws["events"], settings=aws["settings"]
+            job_id,
+            status,
+            store=batch_stack["store"],
+            events_client=batch_stack["events"],
+            settings=batch_stack["settings"],
         )
 
     assert ended(first, "SUCCEEDED") is False
     assert ended(first, "SUCCEEDED") is False  # a redelivery counts once
-    assert announced(aws) == []
+    assert announced(batch_stack) == []
     assert ended(third, "FAILED") is True
     assert ended(third, "FAILED") is False
     assert ended(first, "SUCCEEDED") is False
-    [event] = announced(aws)
+    [event] = announced(batch_stack)
     assert event["detail-type"] == "LipSync Batch Finished"
     assert_valid(EVENT_SCHEMAS["LipSync Batch Finished"], event["detail"])
     assert (event["detail"]["succeeded"], event["detail"]["failed"], event["detail"]["rejected_lines"]) == (
@@ -73,28 +73,35 @@ def test_the_end_is_announced_once(aws: dict[str, Any]) -> None:
         1,
         1,
     )
-    assert batches.summary(batches.get_batch(batch_id, store=aws["store"]))["status"] == "FINISHED"
+    assert batches.summary(batches.get_batch(batch_id, store=batch_stack["store"]))["status"] == "FINISHED"
     assert ended("api-0123", "SUCCEEDED") is False  # not a batch's job
 
 
-def test_a_different_batch_under_the_same_id_is_a_conflict(aws: dict[str, Any]) -> None:
+def test_a_different_batch_under_the_same_id_is_a_conflict(batch_stack: dict[str, Any]) -> None:
     from lipsync_core.jobs.domain.errors import JobConflictError, RequestRejectedError
 
     batch_id = batches.batch_id_for("unit", "conflict")
     line = json.dumps({"mode": "lite", "video": "s3://b-u-c/v.mp4", "audio": "s3://b-u-c/a.wav"})
-    batches.register_batch(line, batch_id=batch_id, store=aws["store"], settings=aws["settings"])
+    batches.register_batch(
+        line, batch_id=batch_id, store=batch_stack["store"], settings=batch_stack["settings"]
+    )
     assert (
-        batches.register_batch(line, batch_id=batch_id, store=aws["store"], settings=aws["settings"])[2]
+        batches.register_batch(
+            line, batch_id=batch_id, store=batch_stack["store"], settings=batch_stack["settings"]
+        )[2]
         is False
     )
     with pytest.raises(JobConflictError):
         batches.register_batch(
-            line + "\n" + line, batch_id=batch_id, store=aws["store"], settings=aws["settings"]
+            line + "\n" + line,
+            batch_id=batch_id,
+            store=batch_stack["store"],
+            settings=batch_stack["settings"],
         )
     with pytest.raises(RequestRejectedError, match="limit is 500"):
         batches.register_batch(
             "\n".join([line] * 501),
             batch_id="batch-" + "1" * 32,
-            store=aws["store"],
-            settings=aws["settings"],
+            store=batch_stack["store"],
+            settings=batch_stack["settings"],
         )

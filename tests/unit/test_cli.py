@@ -35,7 +35,7 @@ def test_run_refuses_missing_files_and_bad_options(
 
 
 def test_options_are_read_as_json_when_they_can_be() -> None:
-    from lipsync.jobs_cli import parse_option
+    from lipsync.cliutil.preflight import parse_option
 
     assert parse_option("align_audio=false") == ("align_audio", False)
     assert parse_option("templ_start_seconds=1.5") == ("templ_start_seconds", 1.5)

@@ -5,13 +5,9 @@ change after each, and the longest failure a service can describe (DynamoDB thro
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import pytest
 from boto3.dynamodb.types import TypeSerializer
-from moto import mock_aws
 
 from lipsync_core.jobs.access.job_store import JobStore
 from lipsync_core.jobs.domain.documents import MAX_AIGC_META_CHARS, MAX_STRING_CHARS
@@ -21,19 +17,6 @@ from lipsync_core.jobs.steps.record_failure import describe_failure
 
 SETTINGS = Settings.from_env({"JOB_TABLE_NAME": "jobs", "BUCKET_NAME": "media-bucket"})
 FAR_BELOW = 64 * 1024
-
-
-@pytest.fixture
-def store() -> Iterator[JobStore]:
-    with mock_aws():
-        dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
-        table = dynamodb.create_table(
-            TableName="jobs",
-            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield JobStore(table)
 
 
 def item_bytes(item: dict[str, Any]) -> int:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lipsync import smoke
-from lipsync.smoke_costs import (
+from tools import smoke
+from tools.smoke_costs import (
     LAMBDA_GB_SECOND_USD,
     STATE_TRANSITION_USD,
     Usage,

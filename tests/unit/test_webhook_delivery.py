@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from lipsync_core.jobs.access.job_store import JobStore
 from lipsync_core.jobs.domain.errors import WebhookDeliveryError
@@ -43,18 +41,6 @@ def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
     yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def store() -> Iterator[JobStore]:
-    with mock_aws():
-        table = boto3.resource("dynamodb", region_name="us-east-1").create_table(
-            TableName="jobs",
-            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield JobStore(table)
 
 
 def event(job_id: str, detail_type: str = "LipSync Job Succeeded") -> dict[str, Any]:

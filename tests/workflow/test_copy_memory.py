@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from lipsync.localfiles import serve_directory
+from lipsync.media.serving import serve_directory
 
 pytestmark = pytest.mark.slow
 

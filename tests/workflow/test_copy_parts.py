@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lipsync.localfiles import serve_directory
+from lipsync.media.serving import serve_directory
 from lipsync_core.jobs.access.multipart import MIN_PART_BYTES, PARTS_IN_FLIGHT, stream_to_s3
 from lipsync_core.jobs.access.result_urls import UrlPolicy, open_result
 

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from lipsync.local.aws_events import api_gateway_proxy, eventbridge_delivery, s3_object_created
-from lipsync.local.seams import LambdaContext
+from lipsync.local.lambda_functions import LambdaContext
 from lipsync.local.stack import load_handler
 from tests.support.schemas import EVENT_SCHEMAS, assert_valid
 from tests.workflow.conftest import Pipeline

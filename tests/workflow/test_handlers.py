@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from lipsync.local.seams import LambdaContext
+from lipsync.local.lambda_functions import LambdaContext
 from lipsync.local.stack import load_handler
 from lipsync_core.jobs import clients
 from lipsync_core.jobs.access.presigning import EXPIRY_MARGIN_SECONDS, ROLE_CHAINING_MAX_SECONDS

@@ -22,8 +22,8 @@ from lipsync_core.volc.models import OPTION_SPECS, Mode
 from . import errors
 from .clock import EmulatorClock
 from .faults import TASK_FAULTS, FaultInjector
-from .limits import QpsLimiter
-from .media import Limits, Retime, download, probe_audio, probe_video, render
+from .rate_limit import QpsLimiter
+from .rendering import Limits, Retime, download, probe_audio, probe_video, render
 
 TASK_LIFETIME_SECONDS = 12 * 3600
 ACTIVE_STATUSES = ("in_queue", "generating")
@@ -363,7 +363,7 @@ def render_processes(workers: int) -> ProcessPoolExecutor:
     """Worker processes forked from a server that has imported the media code once (PyAV, numpy):
     a worker starts in milliseconds, and nothing is forked from this threaded process itself."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["lipsync.emulator.media"])
+    context.set_forkserver_preload(["lipsync.emulator.rendering"])
     pool = ProcessPoolExecutor(workers, mp_context=context)
     for _ in range(workers):  # start them now, while the caller sets up the rest
         pool.submit(int)

@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from .aws_events import api_gateway_proxy
-from .seams import LambdaContext
+from .lambda_functions import LambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # (method, url, headers, body) -> None to serve the request, or why it is refused (403): ``--auth iam``.

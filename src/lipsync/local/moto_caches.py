@@ -1,4 +1,4 @@
-"""Caches for work moto repeats on every request, installed like the seams and checked the same way.
+"""Caches for work moto repeats on every request, as patches (see ``moto_patches``).
 
 Profiling 200 concurrent local jobs showed the interpreter's time going to work whose result never
 changes while the local runtime runs:
@@ -20,58 +20,46 @@ changes while the local runtime runs:
 from __future__ import annotations
 
 import functools
-import importlib
-import inspect
-import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from .seams import MotoSeamError
+from .moto_patches import Patch, is_property, parameters, source_contains
 
+# The task states the stack's workflow uses (Lambda, EventBridge) import boto_client_for by name.
 _TASKS = "moto.stepfunctions.parser.asl.component.state.exec.state_task"
 TASK_MODULES = (f"{_TASKS}.lambda_eval_utils", f"{_TASKS}.service.state_task_service_events")
 
 
-def _original(function: Any) -> Any:
-    return getattr(function, "__lipsync_original__", function)
-
-
-def check_caches() -> None:
-    """Raise ``MotoSeamError`` unless moto still has the shapes cached here."""
-    from moto.core import responses
-    from moto.core.base_backend import BackendDict
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+def _one_client_per_endpoint(client_for: Callable[..., Any]) -> Callable[..., Any]:
     from moto.stepfunctions.parser.asl.utils import boto_client
-    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-    problems = []
-    if "with backend_lock:" not in inspect.getsource(_original(BackendDict._create_account_specific_backend)):
-        problems.append("BackendDict._create_account_specific_backend changed")
-    if list(inspect.signature(_original(boto_client.boto_client_for)).parameters) != [
-        "region",
-        "service",
-        "state_credentials",
-    ]:
-        problems.append("boto_client_for changed its signature")
-    if "method_names_from_class(self.__class__)" not in inspect.getsource(responses.BaseResponse):
-        problems.append("BaseResponse no longer calls method_names_from_class")
-    if "AmazonStateLanguageParser.parse(" not in inspect.getsource(
-        _original(ExecutionWorker._get_evaluation_entrypoint)
-    ):
-        problems.append("ExecutionWorker no longer parses its definition in _get_evaluation_entrypoint")
-    if "backends.list_of_moto_modules()" not in inspect.getsource(
-        DomainDispatcherApplication.get_backend_for_host
-    ):
-        problems.append("the server's dispatcher no longer calls list_of_moto_modules")
-    entry = inspect.getsource(ThreadedMotoServer._server_entry)
-    if "make_server(" not in entry or ".serve_forever()" not in entry:
-        problems.append("ThreadedMotoServer no longer makes its server with make_server and serve_forever")
-    if not isinstance(inspect.getattr_static(EvalComponent, "heap_key", None), property):
-        problems.append("EvalComponent.heap_key is no longer a property")
-    if problems:
-        raise MotoSeamError("the local runtime's moto caches moved: " + "; ".join(problems))
+    clients: dict[tuple[str, str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        if state_credentials is not None:  # a task with its own credentials: nothing to share
+            return client_for(region, service, state_credentials)
+        key = (region, service, str(getattr(boto_client, "moto_server_port")()))  # noqa: B009
+        with lock:
+            if key not in clients:
+                clients[key] = client_for(region, service)
+            return clients[key]
+
+    return boto_client_for
+
+
+def _existing_backend_at_once(create_backend: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
+    def account_backend(backends: Any, account_id: str) -> None:
+        if account_id not in backends:  # dict membership: no lock, no comparisons
+            create_backend(backends, account_id)
+
+    return account_backend
+
+
+def _listed_once(list_modules: Callable[[], Any]) -> Callable[[], tuple[str, ...]]:
+    modules = tuple(list_modules())  # moto's installed files do not change
+    return lambda: modules
 
 
 def _warm_heap_keys(root: Any) -> None:
@@ -95,99 +83,74 @@ def _warm_heap_keys(root: Any) -> None:
             stack.extend(vars(item).values())
 
 
-class MotoCaches:
-    """``install()`` patches moto; ``uninstall()`` puts it back as it was."""
+def _parsed_once(_: Any) -> Callable[[Any], Any]:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
-    def __init__(self) -> None:
-        check_caches()
-        self._originals: list[tuple[Any, str, Any]] = []
-        self._lock = threading.Lock()
+    lock = threading.Lock()
 
-    def install(self) -> MotoCaches:
-        from moto import backends
-        from moto.core import responses
-        from moto.core.base_backend import BackendDict
-        from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-        from moto.stepfunctions.parser.asl.utils import boto_client
-        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+    @functools.lru_cache(maxsize=16)
+    def parsed(definition: str) -> Any:
+        program = AmazonStateLanguageParser.parse(definition)[0]
+        _warm_heap_keys(program)
+        return program
 
-        # Every module that imported boto_client_for by name (the task states) must be loaded first.
-        for name in TASK_MODULES:
-            importlib.import_module(name)
+    def entrypoint(worker: Any) -> Any:
+        with lock:  # parse once even when many executions start together
+            return parsed(worker._evaluation_details.state_machine_details.definition)
 
-        original_client_for = boto_client.boto_client_for
-        clients: dict[tuple[str, str, str], Any] = {}
-        lock = self._lock
-
-        def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-            if state_credentials is not None:  # a task with its own credentials: nothing to share
-                return original_client_for(region, service, state_credentials)
-            key = (region, service, str(getattr(boto_client, "moto_server_port")()))  # noqa: B009
-            with lock:
-                if key not in clients:
-                    clients[key] = original_client_for(region, service)
-                return clients[key]
-
-        for module in [m for name, m in list(sys.modules.items()) if name.startswith("moto.stepfunctions")]:
-            if getattr(module, "boto_client_for", None) is original_client_for:
-                self._patch(module, "boto_client_for", boto_client_for, original_client_for)
-
-        method_names = getattr(responses, "method_names_from_class")  # noqa: B009 - not re-exported
-        self._patch(responses, "method_names_from_class", functools.cache(method_names), method_names)
-
-        create_backend = BackendDict._create_account_specific_backend
-
-        def account_backend(self: Any, account_id: str) -> None:
-            if account_id not in self:  # dict membership: no lock, no comparisons
-                create_backend(self, account_id)
-
-        self._patch(BackendDict, "_create_account_specific_backend", account_backend, create_backend)
-
-        modules = tuple(backends.list_of_moto_modules())  # moto's installed files do not change
-        self._patch(backends, "list_of_moto_modules", lambda: modules, backends.list_of_moto_modules)
-
-        @functools.lru_cache(maxsize=16)
-        def parsed(definition: str) -> Any:
-            program = AmazonStateLanguageParser.parse(definition)[0]
-            _warm_heap_keys(program)
-            return program
-
-        def entrypoint(self: Any) -> Any:
-            with lock:  # parse once even when many executions start together
-                return parsed(self._evaluation_details.state_machine_details.definition)
-
-        original_entrypoint = ExecutionWorker._get_evaluation_entrypoint
-        self._patch(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint, original_entrypoint)
-        return self
-
-    def _patch(self, owner: Any, name: str, value: Any, original: Any) -> None:
-        self._originals.append((owner, name, original))
-        value.__lipsync_original__ = original  # so check_caches() inspects moto's own code
-        setattr(owner, name, value)
-
-    def uninstall(self) -> None:
-        for owner, name, value in reversed(self._originals):
-            setattr(owner, name, value)
-        self._originals.clear()
+    return entrypoint
 
 
-def quick_stop_moto_server(ip_address: str, port: int) -> Any:
-    """moto's ``ThreadedMotoServer``, whose ``stop()`` returns within 50 ms instead of up to 0.5 s:
-    werkzeug's ``serve_forever`` notices a shutdown only at its next poll."""
-    from moto.moto_server import threaded_moto_server
-
-    module: Any = threaded_moto_server  # make_server is imported there, not re-exported
-    original = module.make_server
-
-    def make_server(*args: Any, **kwargs: Any) -> Any:
-        server = original(*args, **kwargs)
-        server.serve_forever = functools.partial(server.serve_forever, poll_interval=0.05)
-        return server
-
-    server = threaded_moto_server.ThreadedMotoServer(ip_address=ip_address, port=port, verbose=False)
-    module.make_server = make_server
-    try:
-        server.start()  # make_server is called before start() returns
-    finally:
-        module.make_server = original
-    return server
+def caches() -> list[Patch]:
+    """The caches, each with state of its own (clients, parsed programs) for one installation."""
+    return [
+        Patch(
+            "moto.stepfunctions.parser.asl.utils.boto_client",
+            "boto_client_for",
+            _one_client_per_endpoint,
+            why="one boto3 client per (region, service, endpoint) serves every task",
+            expects=(parameters("region", "service", "state_credentials"),),
+            also_in=TASK_MODULES,
+        ),
+        Patch(
+            "moto.core.responses",
+            "method_names_from_class",
+            functools.cache,
+            why="a responses class's methods, inspected once",
+            expects=(
+                source_contains(
+                    "method_names_from_class(self.__class__)",
+                    where="moto.core.responses:BaseResponse.call_action",
+                ),
+            ),
+        ),
+        Patch(
+            "moto.backends",
+            "list_of_moto_modules",
+            _listed_once,
+            why="moto's package folder, listed once",
+            expects=(
+                source_contains(
+                    "backends.list_of_moto_modules()",
+                    where="moto.moto_server.werkzeug_app:DomainDispatcherApplication.get_backend_for_host",
+                ),
+            ),
+        ),
+        Patch(
+            "moto.core.base_backend:BackendDict",
+            "_create_account_specific_backend",
+            _existing_backend_at_once,
+            why="an account's existing backend, found without moto's global lock",
+            expects=(source_contains("with backend_lock:"),),
+        ),
+        Patch(
+            "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker",
+            "_get_evaluation_entrypoint",
+            _parsed_once,
+            why="a definition, parsed once for all its executions",
+            expects=(
+                source_contains("AmazonStateLanguageParser.parse("),
+                is_property("moto.stepfunctions.parser.asl.component.eval_component:EvalComponent.heap_key"),
+            ),
+        ),
+    ]

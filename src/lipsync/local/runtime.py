@@ -20,7 +20,7 @@ from lipsync.emulator import Emulator, ServiceConfig
 from lipsync_core.jobs.domain.flow_limits import FlowLimits
 
 from .api_server import ApiServer, Authorizer
-from .moto_caches import quick_stop_moto_server
+from .moto_server import quick_stop_moto_server
 from .stack import MOTO_CONFIG, LocalStack
 from .synth import synthesized_template
 from .template import REGION

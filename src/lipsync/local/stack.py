@@ -27,11 +27,13 @@ import boto3
 from lipsync_core.jobs.domain.flow_limits import FlowLimits
 from lipsync_core.volc.signer import Credentials
 
+from . import moto_caches
 from .aws_events import execution_status_change
-from .moto_caches import MotoCaches
-from .seams import FunctionRegistry, Seams
+from .lambda_functions import FunctionRegistry
+from .moto_patches import MotoPatches
+from .seams import Seams
 from .synth import sources
-from .template import REGION, Template
+from .template import REGION, TABLE, Template
 
 ROOT = sources.ROOT  # the repository; once installed, the lipsync_infra package (which ships functions/)
 logger = logging.getLogger(__name__)
@@ -103,7 +105,7 @@ class LocalStack:
         self.seams = Seams(
             self.registry, time_scale=time_scale, on_wait=on_wait, on_terminated=self._announce_end
         )
-        self.caches = MotoCaches()
+        self.patches = MotoPatches([*self.seams.patches(), *moto_caches.caches()])
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         # Flow control follows the emulator's limits here (none unless given), not the template's.
@@ -125,8 +127,7 @@ class LocalStack:
             raise
 
     def _provision(self) -> Endpoints:
-        self.seams.install()
-        self.caches.install()
+        self.patches.install()
         template = self.template
         s3 = boto3.client("s3", region_name=REGION)
         for lid in template.of_type("AWS::S3::Bucket"):
@@ -137,7 +138,7 @@ class LocalStack:
                 == "Enabled"
             ):
                 s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        for lid in template.of_type("AWS::DynamoDB::GlobalTable"):
+        for lid in template.of_type(TABLE):
             self._create_table(lid)
         secret_arn = ""
         for lid in template.of_type("AWS::SecretsManager::Secret"):
@@ -152,9 +153,7 @@ class LocalStack:
         [machine] = template.of_type("AWS::StepFunctions::StateMachine")
         state_machine_arn = self._create_state_machine(machine)
         media = self._media_bucket()
-        [table] = [
-            t for t in template.of_type("AWS::DynamoDB::GlobalTable") if "/Jobs/" in template.cdk_path(t)
-        ]
+        table = template.table("Jobs")
         self.endpoints = Endpoints(
             bucket=media,
             table=template.physical[table].name,
@@ -167,8 +166,7 @@ class LocalStack:
 
     def stop(self) -> None:
         self._stop_running_executions()
-        self.caches.uninstall()
-        self.seams.uninstall()
+        self.patches.uninstall()
         for name, value in self._saved_environment.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -207,22 +205,8 @@ class LocalStack:
         raise LookupError("the template has no media bucket")
 
     def _create_table(self, logical_id: str) -> None:
-        props = self.template.resources[logical_id]["Properties"]
-        indexes = [
-            {
-                "IndexName": gsi["IndexName"],
-                "KeySchema": gsi["KeySchema"],
-                "Projection": gsi.get("Projection", {"ProjectionType": "ALL"}),
-            }
-            for gsi in props.get("GlobalSecondaryIndexes", [])
-        ]
-        kwargs: dict[str, Any] = {"GlobalSecondaryIndexes": indexes} if indexes else {}
         boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=self.template.physical[logical_id].name,
-            KeySchema=props["KeySchema"],
-            AttributeDefinitions=props["AttributeDefinitions"],
-            BillingMode="PAY_PER_REQUEST",
-            **kwargs,
+            TableName=self.template.physical[logical_id].name, **self.template.table_definition(logical_id)
         )
 
     def _holds_volc_keys(self, logical_id: str) -> bool:

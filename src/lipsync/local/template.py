@@ -15,6 +15,7 @@ from typing import Any
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 PARTITION = "aws"
+TABLE = "AWS::DynamoDB::GlobalTable"  # what CDK's TableV2 makes
 PSEUDO = {
     "AWS::AccountId": ACCOUNT_ID,
     "AWS::Region": REGION,
@@ -90,6 +91,30 @@ class Template:
 
     def cdk_path(self, logical_id: str) -> str:
         return str(self.resources[logical_id].get("Metadata", {}).get("aws:cdk:path", ""))
+
+    def table(self, construct: str) -> str:
+        """The logical id of the DynamoDB table made by the construct ``construct`` (``Jobs``, say)."""
+        [table] = [t for t in self.of_type(TABLE) if f"/{construct}/" in self.cdk_path(t)]
+        return table
+
+    def table_definition(self, logical_id: str) -> dict[str, Any]:
+        """DynamoDB's ``CreateTable`` arguments for the table (all but its name): its keys, attributes
+        and global secondary indexes, billed per request."""
+        props = self.resources[logical_id]["Properties"]
+        indexes = [
+            {
+                "IndexName": gsi["IndexName"],
+                "KeySchema": gsi["KeySchema"],
+                "Projection": gsi.get("Projection", {"ProjectionType": "ALL"}),
+            }
+            for gsi in props.get("GlobalSecondaryIndexes", [])
+        ]
+        return {
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": "PAY_PER_REQUEST",
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+        }
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):

@@ -21,7 +21,7 @@ from urllib.parse import unquote_plus
 import boto3
 
 from .aws_events import s3_object_created, scheduled_event
-from .seams import FunctionRegistry
+from .lambda_functions import FunctionRegistry
 from .template import ACCOUNT_ID, REGION, Template
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """``lipsync up``: the local stack, kept running until Ctrl-C, on fixed ports (a busy default falls
 back to a free port, with a message), with the environment to paste for the AWS CLI, a line per API
-request and per job transition; and ``lipsync events``, which reads what the stack announced."""
+request and per job transition (``lipsync events`` reads what it announced)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,16 @@ import socket
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import output as codes
-from .output import InputError, Output
+from lipsync.cliutil import output as codes
+from lipsync.cliutil.arguments import add_command
+from lipsync.cliutil.interrupts import abandon, ctrl_c_once
+from lipsync.cliutil.output import InputError, Output
+from lipsync.cliutil.target import add_service_limit_arguments, service_config
+
+if TYPE_CHECKING:
+    from lipsync.cliutil.arguments import Subcommands
 
 DEFAULT_PORTS = {"port": 5000, "api_port": 3000, "emulator_port": 8500}
 EVENTS_QUEUE = "lipsync-events"  # `lipsync events` reads here; the runtime's own capture queue is its own
@@ -25,6 +31,31 @@ EVENTS_RULE = "lipsync-events-for-cli"
 LOCAL_ACCESS_KEY_ID = "local"
 LOCAL_SECRET_ACCESS_KEY = "local"  # noqa: S105 - a published local-only value
 WATCH_SECONDS = 0.5  # how often the transition log looks at the job table
+
+
+def register(subcommands: Subcommands) -> None:
+    starting = add_command(
+        subcommands,
+        "up",
+        "start the whole pipeline locally (moto, the emulator, the API) and keep it running",
+        up,
+    )
+    for flag, what in (
+        ("--port", "the AWS endpoint (moto)"),
+        ("--api-port", "the HTTP API"),
+        ("--emulator-port", "the Volcengine emulator"),
+    ):
+        port = DEFAULT_PORTS[flag[2:].replace("-", "_")]
+        starting.add_argument(
+            flag, type=int, default=None, help=f"{what} (default: {port}, or a free port if busy; 0: any)"
+        )
+    add_service_limit_arguments(starting)
+    starting.add_argument(
+        "--auth",
+        choices=["none", "iam"],
+        default="none",
+        help="iam: the API refuses calls without a valid SigV4 signature, as API Gateway does",
+    )
 
 
 def pick_port(value: int | None, flag: str, out: Output) -> int:
@@ -180,9 +211,6 @@ class _OneLineLog(logging.Handler):
 def up(args: argparse.Namespace, out: Output) -> int:
     from lipsync.local.runtime import LocalPorts, LocalRuntime
 
-    from .run import ctrl_c_once
-    from .target import service_config
-
     ports = LocalPorts(
         aws=pick_port(args.port, "port", out),
         api=pick_port(args.api_port, "api_port", out),
@@ -232,58 +260,8 @@ def up(args: argparse.Namespace, out: Output) -> int:
     # Stopped (Ctrl-C or SIGTERM): the job log's last look, the emulator's work directory (the only
     # files the stack writes), then out at once; the rest lives in memory and in threads (as `run`).
     watcher.join()
-    logging.disable(logging.CRITICAL)
-    runtime.emulator.close()
+    abandon(runtime)
     out.say("stopped")
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(codes.OK)
-
-
-def events(args: argparse.Namespace, out: Output) -> int:
-    """Reads (and removes) what `lipsync up` announced; with --follow, until Ctrl-C."""
-    import boto3
-
-    endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-    if not endpoint:
-        raise InputError("say where lipsync up runs: --endpoint-url URL or $AWS_ENDPOINT_URL")
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=endpoint,
-        region_name=endpoints_region(),
-        aws_access_key_id=LOCAL_ACCESS_KEY_ID,
-        aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
-    )
-    try:
-        queue = sqs.get_queue_url(QueueName=EVENTS_QUEUE)["QueueUrl"]
-    except Exception:
-        raise InputError(f"no lipsync up stack answers at {endpoint}") from None
-    collected: list[dict[str, Any]] = []
-    while True:
-        answer = sqs.receive_message(
-            QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1 if args.follow else 0
-        )
-        for message in answer.get("Messages", []):
-            event = json.loads(message["Body"])
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-            if args.follow:
-                _print_event(event, out)
-            else:
-                collected.append(event)
-        if not args.follow and not answer.get("Messages"):
-            break
-    human = "\n".join(json.dumps(e) for e in collected) or "no new events"
-    out.result(collected, human=human, quiet="\n".join(e.get("detail-type", "") for e in collected))
-    return codes.OK
-
-
-def _print_event(event: dict[str, Any], out: Output) -> None:
-    if out.as_json:
-        import sys
-
-        sys.stdout.write(json.dumps(event) + "\n")
-        sys.stdout.flush()
-    elif out.quiet:
-        print(event.get("detail-type", ""), flush=True)
-    else:
-        out.console.print(json.dumps(event), markup=False)

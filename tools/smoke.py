@@ -28,10 +28,10 @@ from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 from jsonschema import Draft202012Validator
 
-from lipsync.samples import make_talking_head, make_voice
-from lipsync.smoke_costs import StackOutputs, Usage, describe, parse_report
-from lipsync.smoke_stack import CDK, ROOT, SmokeError, SmokeStack
+from lipsync.media.samples import make_talking_head, make_voice
 from lipsync_core.jobs.domain.contract import DetailType
+from tools.smoke_costs import StackOutputs, Usage, describe, parse_report
+from tools.smoke_stack import CDK, ROOT, SmokeError, SmokeStack
 
 REQUEST_SOURCE = "lipsync.client"  # one of the request rule's allowed sources (cdk.json)
 PIPELINE_SOURCE = "lipsync.pipeline"

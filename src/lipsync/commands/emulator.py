@@ -4,10 +4,34 @@ from __future__ import annotations
 
 import argparse
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import output as codes
-from .output import Output
+from lipsync.cliutil import output as codes
+from lipsync.cliutil.arguments import add_command
+from lipsync.cliutil.output import Output
+
+if TYPE_CHECKING:
+    from lipsync.cliutil.arguments import Subcommands
+
+
+def register(subcommands: Subcommands) -> None:
+    serving = add_command(
+        subcommands, "emulator", "run the Volcengine lip-sync emulator on its own", emulator
+    )
+    serving.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serving.add_argument("--port", type=int, default=8500, help="0 picks a free port")
+    serving.add_argument("--access-key-id", required=True, help="the access key the emulator accepts")
+    serving.add_argument("--secret-access-key", required=True, help="its secret key")
+    serving.add_argument("--session-token", default=None, help="require this X-Security-Token")
+    serving.add_argument("--speed", type=float, default=1.0, help="emulated seconds per real second")
+    serving.add_argument("--faults", default="", help="e.g. 'throttle:rate=0.2;task_failed:count=1'")
+    serving.add_argument("--seed", type=int, default=0, help="seed for fault rates and task ids")
+    serving.add_argument("--qps", type=float, default=0, help="calls per second per req_key (0: no limit)")
+    serving.add_argument(
+        "--concurrency", type=int, default=0, help="unfinished tasks per req_key (0: no limit)"
+    )
+    serving.add_argument("--result-url-ttl", type=float, default=3600.0, help="seconds a result URL lives")
+    serving.add_argument("--render-workers", type=int, default=2, help="threads rendering results")
 
 
 def emulator(args: argparse.Namespace, out: Output) -> int:

@@ -6,41 +6,58 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from lipsync.cliutil import output as codes
+from lipsync.cliutil.arguments import add_command, add_job_request_arguments, options_epilog
+from lipsync.cliutil.interrupts import abandon, ctrl_c_once
+from lipsync.cliutil.output import Output
+from lipsync.cliutil.preflight import Inputs, prepare, resolve_out
+from lipsync.cliutil.submission import FOLLOW_SECONDS, follow, is_loopback, start
+from lipsync.cliutil.target import (
+    add_service_limit_arguments,
+    add_target_arguments,
+    client_for,
+    service_config,
+)
 from lipsync_client import LipSync
 
-from . import output as codes
-from .jobs_cli import FOLLOW_SECONDS, follow, is_loopback, prepare, start
-from .output import Output
-from .preflight import Inputs, resolve_out
-from .target import client_for, service_config
+if TYPE_CHECKING:
+    from lipsync.cliutil.arguments import Subcommands
 
 LOCAL_FOLLOW_SECONDS = 0.2  # the local API answers in milliseconds
 STARTING = "starting the local stack (moto, the emulator, the synthesized workflow)"
 
 
-def _interrupt_once(signum: int, frame: Any) -> None:
-    """The first Ctrl-C stops the command; further ones are ignored while it cleans up, so that a
-    second press cannot leave the local stack's temporary files behind."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise KeyboardInterrupt
+def register(subcommands: Subcommands) -> None:
+    running = add_command(
+        subcommands,
+        "run",
+        "lip-sync VIDEO to AUDIO: upload, submit, wait, download (locally unless --stack/--endpoint)",
+        run,
+        epilog=options_epilog(),
+    )
+    add_job_request_arguments(running)
+    running.add_argument(
+        "--out",
+        default=None,
+        help="the result file, or a directory to put it in (default: out/VIDEO.lipsync.mp4)",
+    )
+    add_target_arguments(running)
+    add_service_limit_arguments(running)
 
-
-@contextmanager
-def ctrl_c_once() -> Iterator[None]:
-    """After an interruption Ctrl-C stays ignored: the command is on its way out."""
-    previous = signal.signal(signal.SIGINT, _interrupt_once)
-    yield
-    signal.signal(signal.SIGINT, previous)
+    demonstrating = add_command(
+        subcommands, "demo", "make a sample talking head and voice, then run one job on them locally", demo
+    )
+    demonstrating.add_argument("--out", default=None, help="the result file (default: out/demo-lipsync.mp4)")
+    add_target_arguments(demonstrating)
+    add_service_limit_arguments(demonstrating)
 
 
 @contextmanager
@@ -56,12 +73,8 @@ def local_stack(out: Output, service: Any = None) -> Iterator[Any]:
         else:
             runtime.start()
         yield runtime
-    except KeyboardInterrupt:
-        # Ctrl-C answers at once: the emulator's work directory, the only files the stack writes, goes
-        # now; the rest lives in memory and in threads that end with the process (`cli.entry` leaves
-        # without waiting for them). What those threads would log on the way out is of no interest.
-        logging.disable(logging.CRITICAL)
-        runtime.emulator.close()
+    except KeyboardInterrupt:  # Ctrl-C answers at once (`cli.entry` leaves without waiting)
+        abandon(runtime)
         raise
     except BaseException:
         runtime.stop()
@@ -130,7 +143,7 @@ def demo(args: argparse.Namespace, out: Output) -> int:
     """Sample media made on the spot, then ``run`` on it."""
     import tempfile
 
-    from lipsync.samples import make_talking_head, make_voice
+    from lipsync.media.samples import make_talking_head, make_voice
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="lipsync-demo-") as tmp:

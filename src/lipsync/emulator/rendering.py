@@ -1,4 +1,5 @@
-"""Media for the emulator, with PyAV: fetch and probe inputs, render the result video.
+"""The emulator's media work, with PyAV: fetch a task's inputs, check them as the service does (with
+its error codes), render the result video.
 
 The result is the template video from ``templ_start_seconds``, re-timed to the voice's duration
 (loop, ping-pong, or hold the last frame), with the voice as its audio, H.264 and AAC in MP4, and a
@@ -18,6 +19,9 @@ import av
 import numpy as np
 import requests
 
+from lipsync.media import probe
+from lipsync.media.probe import MAX_VIDEO_SIDE, AudioInfo, MediaError, MediaProblem, VideoInfo
+
 from . import errors
 
 DOWNLOAD_CHUNK = 256 * 1024
@@ -31,25 +35,10 @@ class Retime(StrEnum):
 
 
 @dataclass(frozen=True)
-class VideoInfo:
-    width: int
-    height: int
-    fps: Fraction
-    duration: float
-
-
-@dataclass(frozen=True)
-class AudioInfo:
-    sample_rate: int
-    channels: int
-    duration: float
-
-
-@dataclass(frozen=True)
 class Limits:
     max_video_bytes: int = 500 * 1024 * 1024
     max_audio_bytes: int = 100 * 1024 * 1024
-    max_video_side: int = 4096
+    max_video_side: int = MAX_VIDEO_SIDE
     download_timeout: float = 30.0
 
 
@@ -75,50 +64,27 @@ def download(url: str, destination: Path, *, max_bytes: int, what: str, timeout:
     return size
 
 
+_VIDEO_ERRORS = {
+    MediaProblem.EMPTY: errors.video_empty,
+    MediaProblem.UNDECODABLE: errors.video_decode_error,
+    MediaProblem.TOO_LARGE: errors.video_size_limited,
+}
+
+
 def probe_video(path: Path, limits: Limits) -> VideoInfo:
-    if path.stat().st_size == 0:
-        raise errors.video_empty("the video file is empty")
+    """``probe.probe_video``, its refusal answered as the service does (50209, 50210 or 50211)."""
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise errors.video_empty("the file has no video stream")
-            stream = container.streams.video[0]
-            first = next(container.decode(stream), None)
-            if first is None:
-                raise errors.video_empty("the video stream has no frames")
-            width, height = first.width, first.height
-            fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
-            duration = _stream_duration(container, stream)
-    except (av.error.FFmpegError, StopIteration, UnicodeDecodeError) as exc:
-        raise errors.video_decode_error(f"cannot decode the video: {exc}") from None
-    if max(width, height) > limits.max_video_side:
-        raise errors.video_size_limited(f"{width}x{height} is over {limits.max_video_side} pixels a side")
-    return VideoInfo(width, height, fps, duration)
+        return probe.probe_video(path, max_side=limits.max_video_side)
+    except MediaError as error:
+        raise _VIDEO_ERRORS[error.problem](error.message) from None
 
 
 def probe_audio(path: Path) -> AudioInfo:
-    """Decode the whole voice track: its exact length decides the result's length."""
+    """``probe.probe_audio``, its refusal answered as the service does (50200)."""
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise errors.invalid_args("pure_audio_url has no audio stream")
-            stream = container.streams.audio[0]
-            samples = sum(frame.samples for frame in container.decode(stream))
-            rate = stream.rate or stream.codec_context.sample_rate
-            channels = stream.codec_context.channels
-    except av.error.FFmpegError as exc:
-        raise errors.invalid_args(f"cannot decode pure_audio_url: {exc}") from None
-    if not samples or not rate:
-        raise errors.invalid_args("pure_audio_url has no audio samples")
-    return AudioInfo(int(rate), int(channels), samples / rate)
-
-
-def _stream_duration(container: Any, stream: Any) -> float:
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return float(container.duration / av.time_base)
-    return 0.0
+        return probe.probe_audio(path, name="pure_audio_url")
+    except MediaError as error:
+        raise errors.invalid_args(error.message) from None
 
 
 def frame_sequence(available: int, needed: int, retime: Retime) -> list[int]:

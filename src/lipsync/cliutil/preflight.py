@@ -4,17 +4,13 @@ answered once in one plain sentence."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from pydantic import ValidationError
-
-from lipsync_core.jobs.domain.models import JobRequest
-from lipsync_core.jobs.entry.requests import validation_errors
-from lipsync_core.volc.models import Mode, RequestValidationError, validate_options
 
 from .output import InputError
 
@@ -47,12 +43,43 @@ def _input(text: str, what: str) -> Path | str:
     return path
 
 
+def parse_option(text: str) -> tuple[str, Any]:
+    """``key=value``; the value is read as JSON when it can be (true, 1.5), else as a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--option takes key=value, got {text!r}")
+    try:
+        return key, json.loads(raw)
+    except ValueError:
+        return key, raw
+
+
+def parse_options(texts: list[str]) -> dict[str, Any]:
+    return dict(parse_option(text) for text in texts)
+
+
+def prepare(args: argparse.Namespace, *, allow_http: bool) -> tuple[Inputs, dict[str, Any]]:
+    """Every check of a job request's arguments that needs nothing running: files, URLs, options, the
+    media's streams."""
+    options = parse_options(args.option)
+    inputs = check_inputs(args.video, args.audio)
+    check_request(args.mode, options, inputs, allow_http=allow_http)
+    probe(inputs)
+    return inputs, options
+
+
 def check_inputs(video: str, audio: str) -> Inputs:
     return Inputs(_input(video, "video"), _input(audio, "audio"))
 
 
 def check_request(mode: str, options: dict[str, Any], inputs: Inputs, *, allow_http: bool) -> None:
     """The stack's own request model, with the local files standing in as S3 objects."""
+    from pydantic import ValidationError  # the request model's imports are slow: not for `--help`
+
+    from lipsync_core.jobs.domain.models import JobRequest
+    from lipsync_core.jobs.entry.requests import validation_errors
+    from lipsync_core.volc.models import Mode, RequestValidationError, validate_options
+
     try:
         validate_options(Mode.parse(mode), options)  # first: its messages are the plainest
     except RequestValidationError as error:
@@ -74,15 +101,13 @@ def check_request(mode: str, options: dict[str, Any], inputs: Inputs, *, allow_h
 
 def probe(inputs: Inputs) -> None:
     """Decode the local files as the service would (PyAV): a video stream with frames, a voice track."""
-    from lipsync.emulator.errors import ServiceError
-    from lipsync.emulator.media import Limits, probe_audio, probe_video
+    from lipsync.media.probe import MediaError, probe_audio, probe_video  # PyAV loads slowly: not for --help
 
     for what, path in inputs.local().items():
         try:
-            probe_video(path, Limits()) if what == "video" else probe_audio(path)
-        except ServiceError as error:
-            reason = error.message.split(": ", 1)[-1].replace("pure_audio_url", "the file")
-            raise InputError(f"{path.name} cannot be the {what}: {reason}") from None
+            probe_video(path) if what == "video" else probe_audio(path)
+        except MediaError as error:
+            raise InputError(f"{path.name} cannot be the {what}: {error.message}") from None
 
 
 def resolve_out(out: str | Path | None, default_name: str) -> Path:

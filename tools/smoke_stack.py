@@ -13,9 +13,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from lipsync.smoke_costs import StackOutputs, parse_outputs
+from tools.smoke_costs import StackOutputs, parse_outputs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 RETAINED = ("AWS::S3::Bucket", "AWS::DynamoDB::GlobalTable", "AWS::SecretsManager::Secret")
 

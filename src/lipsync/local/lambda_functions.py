@@ -1,0 +1,146 @@
+"""Lambda, in-process: each function of the template with its execution environments, invoked by
+moto's Lambda seam (Step Functions' tasks), the trigger dispatcher and the local API server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .moto_patches import MotoSeamError
+
+
+@dataclass
+class LambdaContext:
+    """Enough of Lambda's context object for Powertools."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = ""
+    aws_request_id: str = "local"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    function_version: str = "$LATEST"
+    deadline: float = field(default_factory=lambda: time.monotonic() + 900)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass
+class LocalFunction:
+    """One function and its execution environments. As on Lambda, an environment runs one invocation
+    at a time, and a new one is made (``load``: the handler module loaded afresh, with its own
+    module-level state) whenever every existing one is busy.
+
+    Environments here are threads of one process, so state a library keeps on a class is shared by
+    all of them: Powertools' event handler keeps the current request on ``BaseRouter``. A function
+    with such state is ``serial``: its invocations run one at a time, as in a single environment.
+    """
+
+    name: str
+    load: Callable[[], Handler]
+    memory: int = 256
+    timeout: int = 900
+    serial: bool = False
+    idle: list[Handler] = field(default_factory=list)
+    environments: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    serial_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _take(self) -> Handler:
+        with self.lock:
+            if self.idle:
+                return self.idle.pop()
+            self.environments += 1
+        return self.load()
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        handler = self._take()
+        try:
+            if self.serial:
+                with self.serial_lock:
+                    return handler(event, context)
+            return handler(event, context)
+        finally:
+            with self.lock:
+                self.idle.append(handler)
+
+    def context(self, invoked_arn: str = "") -> LambdaContext:
+        return LambdaContext(
+            function_name=self.name,
+            memory_limit_in_mb=self.memory,
+            invoked_function_arn=invoked_arn,
+            aws_request_id=f"local-{time.time_ns()}",
+            deadline=time.monotonic() + self.timeout,
+        )
+
+
+@dataclass
+class FunctionRegistry:
+    """Function name -> its execution environments, and every invocation for inspection."""
+
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    invocations: list[tuple[str, bool]] = field(default_factory=list)  # (function name, succeeded)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def register(
+        self,
+        name: str,
+        load: Callable[[], Handler],
+        *,
+        memory: int = 256,
+        timeout: int = 900,
+        serial: bool = False,
+    ) -> None:
+        self.functions[name] = LocalFunction(name, load, memory, timeout, serial)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.functions
+
+    def named(self, suffix: str) -> LocalFunction:
+        """The function whose name ends with ``suffix`` (physical names carry the stack's prefix)."""
+        return next(f for n, f in self.functions.items() if n.endswith(suffix))
+
+    def call(self, name: str, event: Any) -> Any:
+        """Invoke ``name`` as an event source would (the trigger dispatcher, the API server)."""
+        function = self.functions[name]
+        try:
+            result = function(event, function.context())
+        except Exception:
+            self._record(name, False)
+            raise
+        self._record(name, True)
+        return result
+
+    def _record(self, name: str, succeeded: bool) -> None:
+        with self.lock:
+            self.invocations.append((name, succeeded))
+
+    def invoke(self, function_name: str, body: Any, response_headers: Any) -> bytes:
+        name = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
+        if name not in self.functions:
+            raise MotoSeamError(f"no local handler for Lambda function {name!r}")
+        function = self.functions[name]
+        event = json.loads(body) if body else {}
+        try:
+            result = function(event, function.context(function_name))
+        except Exception as exc:  # the function error, as Lambda reports it
+            self._record(name, False)
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
+                }
+            ).encode()
+        self._record(name, True)
+        return json.dumps(result).encode()

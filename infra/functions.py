@@ -13,7 +13,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .function_factory import item_access
+from lipsync_core.jobs.access.line import INDEX as LINE_INDEX
+from lipsync_core.jobs.steps.dispatch import RUN_SECONDS
+
+from .function_factory import index_query, item_access, item_removal
 from .resources import PipelineResources
 
 
@@ -29,11 +32,13 @@ def failed_deliveries_queue(scope: Construct) -> sqs.Queue:
 
 
 class WorkflowFunctions(Construct):
-    """The state machine's tasks."""
+    """The state machine's tasks, and the dispatcher that lets jobs out of the line."""
 
     def __init__(self, scope: Construct, construct_id: str, props: PipelineResources) -> None:
         super().__init__(scope, construct_id)
         config, factory = props.config, props.factory
+        # A run may wait for the submit rate for RUN_SECONDS; the rest is a few DynamoDB calls.
+        self.dispatch = factory.build(self, "dispatch", timeout=int(RUN_SECONDS) + 30)
         self.submit = factory.build(self, "submit", timeout=60)
         self.poll = factory.build(self, "poll", timeout=60)
         self.copy_result = factory.build(self, "copy_result", timeout=900, memory=config.copy_memory_mb)
@@ -41,8 +46,13 @@ class WorkflowFunctions(Construct):
 
         for function in self.all:
             function.add_to_role_policy(item_access(props.table))
-        for function in (self.submit, self.poll, self.copy_result, self.record_failure):
+        for function in (self.dispatch, self.submit, self.poll, self.copy_result, self.record_failure):
             function.add_to_role_policy(item_access(props.flow_table))
+        for function in (self.dispatch, self.record_failure):  # both take jobs out of the line
+            function.add_to_role_policy(item_removal(props.table))
+        self.dispatch.add_to_role_policy(index_query(props.table, LINE_INDEX))
+        # A task token names no resource IAM can scope (SendTaskSuccess has no resource type).
+        self.dispatch.add_to_role_policy(iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=["*"]))
         for function in (self.submit, self.poll, self.copy_result):
             props.secret.grant_read(function)
         # Submit reads inputs through the input reader role (infra/input_reader.py), not its own.
@@ -55,7 +65,8 @@ class WorkflowFunctions(Construct):
 
     @property
     def all(self) -> list[lambda_.Function]:
-        return [self.submit, self.poll, self.copy_result, self.record_failure]
+        """The functions the state machine invokes."""
+        return [self.dispatch, self.submit, self.poll, self.copy_result, self.record_failure]
 
 
 @dataclass(frozen=True)
@@ -102,12 +113,9 @@ class EntryFunctions(Construct):
         self.start.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("rejections/*")])
         )
-        self.api.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:Query"],
-                resources=[f"{table.table_arn}/index/by-status", f"{table.table_arn}/index/by-created"],
-            )
-        )
+        # Listing jobs; a waiting job's place and the line's summary (GET /queue).
+        self.api.add_to_role_policy(index_query(table, "by-status", "by-created", LINE_INDEX))
+        self.api.add_to_role_policy(item_removal(table))  # cancel takes a waiting job out of the line
         self.api.add_to_role_policy(item_access(props.flow_table))  # cancel gives the slot back
         self.api.add_to_role_policy(
             iam.PolicyStatement(actions=["states:StopExecution"], resources=[executions])

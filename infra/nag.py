@@ -80,6 +80,12 @@ def acknowledged(
     )
     return {
         **{f"Functions/{name}-role": {_iam5("*"): XRAY} for name in ("submit", "poll", "record_failure")},
+        "Functions/dispatch-role": {
+            _iam5("*"): "The '*' resource covers X-Ray tracing (xray:PutTraceSegments, "
+            "xray:PutTelemetryRecords), states:SendTaskSuccess (a task token names no resource IAM can "
+            "scope: the action has no resource type) and dynamodb:ListStreams (the flow table's event "
+            "source mapping, as CDK grants it); the stream's records are read from that one stream only.",
+        },
         "Functions/copy_result-role": {
             _iam5("*"): XRAY,
             _iam5(f"{media}/outputs/*"): "CopyResult writes result objects under the outputs/ prefix of "

@@ -4,7 +4,8 @@ moto's EventBridge rules do not invoke Lambda, and its S3-to-Lambda notification
 each trigger in the template is mirrored by an SQS queue that moto *does* deliver to (a bus rule with
 the template's own event pattern; a bucket notification with the template's own key filter), and a
 dispatcher thread per queue hands each message to the function the template names, in the shape
-AWS gives it. A message whose handler fails is retried, then dropped with an error logged.
+AWS gives it. A message whose handler fails is retried, then dropped with an error logged. Schedules
+run on a timer (scaled like the Wait states), and DynamoDB streams are read by ``streams``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import boto3
 
 from .aws_events import s3_object_created, scheduled_event
 from .lambda_functions import FunctionRegistry
+from .streams import StreamPoller, stream_mappings
 from .template import ACCOUNT_ID, REGION, Template
+from .usage import INTERNAL
 
 logger = logging.getLogger(__name__)
 MAX_RECEIVES = 3
@@ -74,11 +77,12 @@ class TriggerDispatcher:
         self.routes: list[Route] = []
         self.schedules: list[tuple[str, float]] = []  # (function, period in seconds on AWS)
         self.delivered: list[tuple[str, bool]] = []  # (function, succeeded), for inspection
+        self.streams: list[StreamPoller] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def _queue(self, name: str) -> tuple[str, str]:
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION, config=INTERNAL)
         url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return str(url), str(arn)
@@ -88,7 +92,7 @@ class TriggerDispatcher:
 
     def mirror(self) -> None:
         """Create the mirrors of every rule and bucket notification that targets one of our functions."""
-        events = boto3.client("events", region_name=REGION)
+        events = boto3.client("events", region_name=REGION, config=INTERNAL)
         for lid in self.template.of_type("AWS::Events::Rule"):
             props = self.template.resources[lid]["Properties"]
             functions = [self._function_name(t["Arn"]) for t in props.get("Targets", [])]
@@ -106,7 +110,7 @@ class TriggerDispatcher:
             events.put_rule(Name=name, EventBusName=bus, EventPattern=pattern)
             events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "mirror", "Arn": arn}])
             self.routes += [Route(url, f, _eventbridge_translate) for f in functions]
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = boto3.client("s3", region_name=REGION, config=INTERNAL)
         for lid in self.template.of_type("Custom::S3BucketNotifications"):
             props = self.template.resources[lid]["Properties"]
             bucket = self.template.resolve(props["BucketName"])
@@ -127,8 +131,18 @@ class TriggerDispatcher:
             s3.put_bucket_notification_configuration(
                 Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queues}
             )
+        self.streams = [
+            StreamPoller(mapping, self.registry, self._stop)
+            for mapping in stream_mappings(self.template, self.registry)
+        ]
 
     def start(self) -> None:
+        for poller in self.streams:
+            thread = threading.Thread(
+                target=poller.run, name=f"stream-{poller.mapping.function}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
         for route in self.routes:
             thread = threading.Thread(
                 target=self._drain, args=(route,), name=f"dispatch-{route.function}", daemon=True
@@ -160,7 +174,7 @@ class TriggerDispatcher:
             thread.join(timeout=10)
 
     def _drain(self, route: Route) -> None:
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION, config=INTERNAL)
         pause = IDLE_POLL_MIN_SECONDS
         while not self._stop.is_set():
             try:

@@ -13,10 +13,12 @@ from botocore.config import Config
 from lipsync_core.credentials import load_credentials
 from lipsync_core.jobs.access.flow_control import FlowControl
 from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.access.line import Line
 from lipsync_core.jobs.domain.metrics import MetricsSink
 from lipsync_core.jobs.domain.settings import Settings
 from lipsync_core.jobs.entry.context import EntryContext
 from lipsync_core.jobs.steps.context import StepContext
+from lipsync_core.jobs.steps.dispatch import Dispatcher
 from lipsync_core.jobs.steps.reconcile import Reconciler
 from lipsync_core.volc import VolcClient
 from lipsync_core.volc.signer import Credentials
@@ -70,6 +72,15 @@ def entry_context() -> EntryContext:
         events_client=events_client(),
         flow=flow_control(),
         volc=volc_client,
+    )
+
+
+def dispatcher(metrics: MetricsSink) -> Dispatcher:
+    return Dispatcher(
+        line=Line(job_store().table),
+        flow=flow_control(),
+        stepfunctions=stepfunctions_client(),
+        metrics=metrics,
     )
 
 

@@ -207,8 +207,14 @@ class LocalRuntime:
             )
             for execution in page["executions"]
         ]
-        billed = sum(transitions(self.stack.history(arn)) for arn in arns)
-        return LocalUsage(self.stack.usage.counted(), self.stack.registry.counted(), billed, len(arns))
+        histories = [self.stack.history(arn) for arn in arns]
+        return LocalUsage(
+            self.stack.usage.counted(),
+            self.stack.registry.counted(),
+            transitions=sum(transitions(history) for history in histories),
+            executions=len(arns),
+            history_events=sum(len(history) for history in histories),
+        )
 
     def events(self) -> list[dict[str, Any]]:
         """Every event announced so far."""

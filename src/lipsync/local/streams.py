@@ -25,7 +25,7 @@ from .usage import INTERNAL
 
 logger = logging.getLogger(__name__)
 IDLE_POLL_MIN_SECONDS = 0.005  # as the SQS dispatchers: AWS polls a shard four times a second
-IDLE_POLL_MAX_SECONDS = 0.1
+IDLE_POLL_MAX_SECONDS = 0.02  # a slot released is handed on within this, at most
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,14 @@ def _fingerprint() -> str:
 
 
 def synthesized_template(context: dict[str, object] | None = None) -> Path:
-    """Path to ``LipSync.template.json``, synthesizing only when the sources changed."""
-    fingerprint = _fingerprint() + repr(sorted((context or {}).items()))
+    """Path to ``LipSync.template.json``, synthesizing only when the sources changed. Each ``context``
+    (CDK context values, such as ``{"lipsync:job_deadline_seconds": 60}``) has a cache of its own, so
+    tests that run differently configured stacks side by side do not take turns re-synthesizing."""
+    settings = repr(sorted((context or {}).items()))
+    fingerprint = _fingerprint() + settings
     cache = cache_dir()
+    if context:
+        cache = cache / hashlib.sha256(settings.encode()).hexdigest()[:16]
     cache.mkdir(parents=True, exist_ok=True)
     with (cache.parent / "local-cdk.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers share the cache

@@ -237,3 +237,4 @@ class LocalUsage:
     invocations: Invocations
     transitions: int
     executions: int
+    history_events: int  # what the state machine's log (level ALL) writes an entry for

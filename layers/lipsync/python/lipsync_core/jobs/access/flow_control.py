@@ -212,11 +212,16 @@ class FlowControl:
         try:
             self.table.update_item(
                 Key={"key": self.slots_key(mode.req_key)},
-                UpdateExpression="REMOVE holders.#holder SET last_change = :release, released_at = :at "
-                "ADD held :minus",
+                UpdateExpression="REMOVE holders.#holder SET last_change = :release, released_at = :at, "
+                "released = :holder ADD held :minus",
                 ConditionExpression="attribute_exists(holders.#holder)",
                 ExpressionAttributeNames={"#holder": holder},
-                ExpressionAttributeValues={":minus": -1, ":release": RELEASED, ":at": self._stamp()},
+                ExpressionAttributeValues={
+                    ":minus": -1,
+                    ":release": RELEASED,
+                    ":at": self._stamp(),
+                    ":holder": holder,
+                },
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in (
@@ -259,12 +264,14 @@ class FlowControl:
             return
         known = self.task_times(mode)
         times = TaskTimes(seconds) if known is None else known.updated(seconds)
-        self.table.put_item(
-            Item={
-                "key": self.times_key(mode.req_key),
-                "seconds": Decimal(str(round(times.seconds, 3))),
-                "samples": times.samples,
-            }
+        self.table.update_item(
+            Key={"key": self.times_key(mode.req_key)},
+            UpdateExpression="SET #seconds = :seconds, #samples = :samples",
+            ExpressionAttributeNames={"#seconds": "seconds", "#samples": "samples"},
+            ExpressionAttributeValues={
+                ":seconds": Decimal(str(round(times.seconds, 3))),
+                ":samples": times.samples,
+            },
         )
 
     def holders(self, mode: Mode) -> dict[str, float]:

@@ -45,12 +45,20 @@ class Line:
         answer = self.table.update_item(
             Key=entry_key(entry.holder),
             UpdateExpression=(
-                "SET holder = :holder, #job = :job, #mode = :mode, token = :token, #line = :mode, "
-                "priority = if_not_exists(priority, :priority), "
+                "SET #holder = :holder, #job = :job, #mode = :mode, #token = :token, #line = :mode, "
+                "#priority = if_not_exists(#priority, :priority), "
                 "enqueued_at = if_not_exists(enqueued_at, :at), "
                 "line_order = if_not_exists(line_order, :order)"
             ),
-            ExpressionAttributeNames={"#job": "job", "#mode": "mode", "#line": "line"},
+            # Each name an alias: several are DynamoDB's reserved words (token, mode).
+            ExpressionAttributeNames={
+                "#holder": "holder",
+                "#job": "job",
+                "#mode": "mode",
+                "#token": "token",
+                "#line": "line",
+                "#priority": "priority",
+            },
             ExpressionAttributeValues={
                 ":holder": entry.holder,
                 ":job": entry.job_id,
@@ -82,15 +90,15 @@ class Line:
     def remove(self, holder: str, *, token: str | None = None) -> bool:
         """Take ``holder`` out of the line (only if it still waits with ``token``, when given); True if
         this call did."""
-        condition, values = "attribute_exists(job_id)", {}
+        condition, extra = "attribute_exists(job_id)", {}
         if token is not None:
-            condition, values = condition + " AND token = :token", {":token": token}
+            condition += " AND #token = :token"
+            extra = {
+                "ExpressionAttributeNames": {"#token": "token"},
+                "ExpressionAttributeValues": {":token": token},
+            }
         try:
-            self.table.delete_item(
-                Key=entry_key(holder),
-                ConditionExpression=condition,
-                **({"ExpressionAttributeValues": values} if values else {}),
-            )
+            self.table.delete_item(Key=entry_key(holder), ConditionExpression=condition, **extra)
         except ClientError as error:
             if conditional_failed(error):
                 return False

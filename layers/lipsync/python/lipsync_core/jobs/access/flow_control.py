@@ -183,9 +183,13 @@ class FlowControl:
                 if code not in ("ConditionalCheckFailedException", "ValidationException"):
                     raise
             item = self.table.get_item(Key={"key": key}, ConsistentRead=True).get("Item")
-            if item is not None and "holders" in item:
-                return Slot.HELD if holder in item["holders"] else Slot.FULL
-            self._create_slots_item(key)  # first use of this req_key
+            if item is None or "holders" not in item:
+                self._create_slots_item(key)  # first use of this req_key
+            elif holder in item["holders"]:
+                return Slot.HELD
+            elif int(item["held"]) >= limit:
+                return Slot.FULL
+            # Otherwise the semaphore changed between the write and the read: ask again.
         return Slot.FULL
 
     def acquire_slot(self, holder: str, mode: Mode) -> bool:

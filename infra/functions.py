@@ -52,7 +52,9 @@ class WorkflowFunctions(Construct):
             function.add_to_role_policy(item_removal(props.table))
         self.dispatch.add_to_role_policy(index_query(props.table, LINE_INDEX))
         # A task token names no resource IAM can scope (SendTaskSuccess has no resource type).
-        self.dispatch.add_to_role_policy(iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=["*"]))
+        self.dispatch.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=["*"])
+        )
         for function in (self.submit, self.poll, self.copy_result):
             props.secret.grant_read(function)
         # Submit reads inputs through the input reader role (infra/input_reader.py), not its own.

@@ -82,9 +82,8 @@ def acknowledged(
         **{f"Functions/{name}-role": {_iam5("*"): XRAY} for name in ("submit", "poll", "record_failure")},
         "Functions/dispatch-role": {
             _iam5("*"): "The '*' resource covers X-Ray tracing (xray:PutTraceSegments, "
-            "xray:PutTelemetryRecords), states:SendTaskSuccess (a task token names no resource IAM can "
-            "scope: the action has no resource type) and dynamodb:ListStreams (the flow table's event "
-            "source mapping, as CDK grants it); the stream's records are read from that one stream only.",
+            "xray:PutTelemetryRecords) and states:SendTaskSuccess: a task token of a callback task names "
+            "no resource IAM can scope (the action's only resource type is an activity).",
         },
         "Functions/copy_result-role": {
             _iam5("*"): XRAY,

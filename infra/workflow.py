@@ -117,7 +117,9 @@ class JobWorkflow(Construct):
             },
             result_path="$.error",
         )
-        line.add_catch(line_timed_out.next(failure_path), errors=[ErrorName.STATES_TIMEOUT], result_path="$.error")
+        line.add_catch(
+            line_timed_out.next(failure_path), errors=[ErrorName.STATES_TIMEOUT], result_path="$.error"
+        )
         for step in (line, submit, poll, copy):
             step.add_catch(failure_path, errors=["States.ALL"], result_path="$.error")
 

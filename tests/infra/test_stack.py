@@ -39,7 +39,7 @@ def policies_by_function(resources: dict[str, Any]) -> dict[str, list[dict[str, 
         if resource["Type"] != "AWS::IAM::Policy":
             continue
         roles = json.dumps(resource["Properties"]["Roles"])
-        for name in ("submit", "poll", "copyresult", "recordfailure", "start", "api"):
+        for name in ("dispatch", "submit", "poll", "copyresult", "recordfailure", "start", "api"):
             if f"Functions{name}role" in roles:
                 out.setdefault(name, []).extend(resource["Properties"]["PolicyDocument"]["Statement"])
     return out
@@ -55,8 +55,8 @@ def actions(statements: list[dict[str, Any]]) -> set[str]:
 
 def test_the_core_resources(template: Template) -> None:
     ours = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
-    assert len(ours) == 9, (
-        "submit, poll, copy_result, record_failure, start, api, reconcile, batch_progress, webhook"
+    assert len(ours) == 10, (
+        "dispatch, submit, poll, copy_result, record_failure, start, api, reconcile, batch_progress, webhook"
     )
     for function in ours.values():
         assert function["Properties"]["Runtime"] == LambdaTarget().runtime_name
@@ -130,7 +130,18 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
         "s3:GetObject",
         "s3:DeleteObject",
     }
-    assert granted["recordfailure"] == item_actions | logs | xray
+    # Taking jobs out of the line (their entries in the job table) is a delete; nothing else deletes.
+    assert granted["recordfailure"] == item_actions | logs | xray | {"dynamodb:DeleteItem"}
+    assert granted["dispatch"] == item_actions | logs | xray | {
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",  # the line's index only (tests/infra/test_flow_control.py)
+        "states:SendTaskSuccess",
+        # The flow table's stream, as the event source mapping reads it.
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    }
     events = {"events:PutEvents"}
     assert granted["start"] == item_actions | logs | xray | events | {
         "states:StartExecution",
@@ -145,6 +156,7 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
         "states:StartExecution",
         "states:StopExecution",
         "dynamodb:Query",
+        "dynamodb:DeleteItem",  # cancel takes a waiting job out of the line
         "s3:GetObject",
         "s3:PutObject",
     }
@@ -178,7 +190,9 @@ def test_retries_only_on_retryable_errors_with_backoff_and_jitter(definition: di
 
 def test_the_shape_of_the_loop(definition: dict[str, Any]) -> None:
     states = definition["States"]
-    assert definition["StartAt"] == "Submit"
+    assert definition["StartAt"] == "WaitForAdmission"  # the line (tests/infra/test_flow_control.py)
+    assert states["WaitForAdmission"]["Next"] == "Submit"
+    assert states["Submit"]["Next"] == "WaitBeforePoll"
     assert states["WaitBeforePoll"]["SecondsPath"] == "$.cursor.wait_seconds"
     choices = json.dumps(states["TaskStatus"]["Choices"])
     for status in ("in_queue", "generating", "done", "not_found", "expired"):
@@ -191,7 +205,8 @@ def test_the_shape_of_the_loop(definition: dict[str, Any]) -> None:
     assert states["NewlyFailed"]["Default"] == "JobAlreadyFinished"
     assert states["JobAlreadyFinished"]["Type"] == "Succeed", "a cancellation is not a failed execution"
     assert "input_unreachable" in choices, "an input the service could not fetch is resubmitted"
-    assert definition["TimeoutSeconds"] < 12 * 3600
+    # A backstop past the longest wait in the line and the job's deadline after it.
+    assert definition["TimeoutSeconds"] == states["WaitForAdmission"]["TimeoutSeconds"] + 6 * 3600 + 1800
 
 
 def test_cfn_lint_is_clean(synthesized: Synthesized) -> None:
@@ -245,7 +260,7 @@ def test_every_api_method_requires_iam_and_validates(template: Template) -> None
         assert "RequestValidatorId" in props
         routes.add(props["HttpMethod"])
     assert routes == {"GET", "POST", "DELETE"}
-    assert len([m for m in methods.values() if m["Properties"]["HttpMethod"] != "OPTIONS"]) == 7
+    assert len([m for m in methods.values() if m["Properties"]["HttpMethod"] != "OPTIONS"]) == 8
     template.has_resource_properties(
         "AWS::ApiGateway::Stage",
         {
@@ -352,7 +367,7 @@ def test_alarms_exist_for_the_named_metrics(template: Template) -> None:
         if "MetricStat" in m
     }
     assert {"ThrottledRequests", "SystemErrors"} <= table_metrics
-    assert len(alarms) == 2 + 2 * 9 + 1 + 3 + 2
+    assert len(alarms) == 2 + 2 * 10 + 1 + 3 + 2
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the topic"
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
@@ -367,7 +382,7 @@ def test_every_function_of_ours_has_its_error_and_throttle_alarms(template: Temp
             [dimension] = properties["Dimensions"]
             assert dimension["Name"] == "FunctionName"
             watched.setdefault(dimension["Value"]["Ref"], set()).add(properties["MetricName"])
-    assert len(ours) == 9
+    assert len(ours) == 10
     assert watched == {logical_id: {"Errors", "Throttles"} for logical_id in ours}
 
 

@@ -12,7 +12,10 @@ the fixed monthly charges (``FIXED_MONTHLY``) are not per job.
 
 from __future__ import annotations
 
+import math
+
 from lipsync.local.usage import LocalUsage
+from lipsync_core.jobs.domain.settings import Settings
 from tools.aws_prices import Usage, per_use_cost
 
 SFN_LOG_EVENT_BYTES = 350
@@ -67,3 +70,21 @@ def usage_between(before: LocalUsage, after: LocalUsage) -> Usage:
 def cost_per_job(after: LocalUsage, before: LocalUsage, jobs: int) -> dict[str, float]:
     """US dollars per job, per line item, for what the stack used between ``before`` and ``after``."""
     return {item: usd / jobs for item, usd in per_use_cost(usage_between(before, after)).items()}
+
+
+# A 10-minute job differs from the drop's 1-second jobs in what its result weighs: CopyResult streams it
+# in more parts and for longer. Its polls do not grow with its length: the first poll aims at the end
+# the mode's recent tasks predict. Assumed here: a 10-minute result of about 150 MB (720p H.264 at about
+# 2 Mbit/s), copied at 50 MB/s (the copy ran at 98 MB/s over localhost; the service's CDN is farther).
+TEN_MINUTE_RESULT_BYTES = 150 * 10**6
+COPY_BYTES_PER_SECOND = 50 * 10**6
+
+
+def ten_minute_job(per_job: dict[str, float], copy_memory_mb: int) -> dict[str, float]:
+    """US dollars per line item for a 10-minute job: what a job of the drop cost (``per_job``, its result
+    one part), plus the further parts and copy time of a 10-minute result (CopyResult at
+    ``copy_memory_mb``)."""
+    parts = math.ceil(TEN_MINUTE_RESULT_BYTES / Settings.model_fields["copy_part_bytes"].default)
+    copying = TEN_MINUTE_RESULT_BYTES / COPY_BYTES_PER_SECOND * copy_memory_mb / 1024
+    extra = per_use_cost(Usage(s3_put_requests=parts - 1, lambda_gb_seconds=copying))
+    return {item: usd + extra[item] for item, usd in per_job.items()}

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.aws_cost import cost_per_job
+from benchmarks.aws_cost import cost_per_job, ten_minute_job
 from lipsync.emulator import ServiceConfig
 from lipsync.local.runtime import LocalRuntime
 from lipsync.local.synth import synthesized_template
@@ -70,6 +70,7 @@ class DropResult:
     wall_seconds: float
     bound_seconds: float
     cost: dict[str, float]
+    copy_memory_mb: int = 256  # CopyResult's, as the template configures it
 
     @property
     def share(self) -> float:
@@ -78,6 +79,10 @@ class DropResult:
     @property
     def cost_total(self) -> float:
         return sum(self.cost.values())
+
+    @property
+    def ten_minute_total(self) -> float:
+        return sum(ten_minute_job(self.cost, self.copy_memory_mb).values())
 
     def line(self) -> str:
         c = self.case
@@ -97,7 +102,8 @@ class DropResult:
             f"({self.line_transitions_per_job:.1f} in the line); "
             f"{self.write_units_per_job:.1f} DynamoDB write units per job; {handoff}{busy}"
             f"all ended in {self.wall_seconds:.1f} s against a bound of {self.bound_seconds:.1f} s: "
-            f"share {self.share:.2f}; AWS ${self.cost_total:.6f} per job"
+            f"share {self.share:.2f}; AWS ${self.cost_total:.6f} per job "
+            f"(a 10-minute job: ${self.ten_minute_total:.6f})"
         )
 
 
@@ -144,6 +150,8 @@ def run(case: DropCase) -> DropResult:
         busy = runtime.emulator.service.busy_intervals()
         releases = released_at(runtime)
         line_transitions = sum(in_line(runtime, job_id) for job_id in ids)
+        assert runtime.stack is not None
+        copy_memory = runtime.stack.registry.named("copyresult").memory
     outcomes = Counter(event["detail-type"] for event in events)
     handoffs = handoff_seconds(releases, [start for start, _ in busy], case.slots)
     bound = max(
@@ -164,6 +172,7 @@ def run(case: DropCase) -> DropResult:
         wall_seconds=wall,
         bound_seconds=bound,
         cost=cost_per_job(used, before, case.jobs),
+        copy_memory_mb=copy_memory,
     )
 
 

@@ -81,6 +81,7 @@ def test_higher_priorities_first_fifo_within_one_and_a_cancelled_waiter_pays_not
 
     assert requests.delete(f"{jobs.api}/jobs/n2", timeout=60).status_code == 200
     assert jobs.ended(["n2"]) == {"n2": CANCELLED}
+    assert jobs.ended_as("n2") == "ABORTED"  # stopped while paused on its token
     assert {j: p["position"] for j, p in jobs.waiting("n3", "l1").items()} == {"n3": 3, "l1": 4}  # moved up
 
     jobs.release("elsewhere-1")  # one slot: each job is admitted only once the one before has ended

@@ -105,11 +105,18 @@ class Jobs:
             if e["detail"].get("job_id") == job_id and e["detail-type"] in TERMINAL_TYPES
         )
 
+    def execution(self, job_id: str) -> str:
+        assert self.local.endpoints
+        return self.local.endpoints.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
+
     def history(self, job_id: str) -> list[dict[str, Any]]:
         assert self.local.stack
-        assert self.local.endpoints
-        arn = self.local.endpoints.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
-        return self.local.stack.history(arn)
+        return self.local.stack.history(self.execution(job_id))
+
+    def ended_as(self, job_id: str) -> str:
+        """How the job's execution ended, once it has."""
+        assert self.local.stack
+        return str(self.local.stack.wait(self.execution(job_id), timeout=120)["status"])
 
     def entered(self, job_id: str, state: str) -> int:
         return sum(

@@ -4,7 +4,7 @@ which runs the whole stack on one machine.)"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import boto3
@@ -14,6 +14,7 @@ from lipsync_core.credentials import load_credentials
 from lipsync_core.jobs.access.flow_control import FlowControl
 from lipsync_core.jobs.access.job_store import JobStore
 from lipsync_core.jobs.access.line import Line
+from lipsync_core.jobs.domain.errors import JobNotFoundError
 from lipsync_core.jobs.domain.metrics import MetricsSink
 from lipsync_core.jobs.domain.settings import Settings
 from lipsync_core.jobs.entry.context import EntryContext
@@ -75,11 +76,20 @@ def entry_context() -> EntryContext:
     )
 
 
+def _job_ended(store: JobStore, job_id: str) -> bool:
+    try:
+        return store.get(job_id).terminal
+    except JobNotFoundError:
+        return True
+
+
 def dispatcher(metrics: MetricsSink) -> Dispatcher:
+    store = job_store()
     return Dispatcher(
-        line=Line(job_store().table),
+        line=Line(store.table),
         flow=flow_control(),
         stepfunctions=stepfunctions_client(),
+        ended=partial(_job_ended, store),
         metrics=metrics,
     )
 

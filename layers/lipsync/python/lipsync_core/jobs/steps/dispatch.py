@@ -6,8 +6,8 @@ one takes it and the other moves on), reserve its submit rate slot, resume its p
 ``SendTaskSuccess`` (a task token is single-use: a second resume is refused), then take it out of the
 line. Whatever comes in between is recovered: a holder still in the line that has held its slot for
 ``STALE_SECONDS`` was being admitted by a run that stopped, and is resumed again (refused harmlessly
-if it already was); a token that is refused (the wait timed out, the execution was stopped) gives its
-slot back and leaves the line.
+if it already was); a token that is refused (the wait timed out, the execution was stopped, the token
+was used) leaves the line, and gives its slot back if its job has ended.
 
 Runs are started by what frees capacity (a slot released, through the flow table's stream), by a job
 entering the line (the ``WaitForAdmission`` task, which runs one at once), and every minute by a
@@ -75,6 +75,7 @@ class Dispatcher:
     line: Line
     flow: FlowControl
     stepfunctions: Any  # a boto3 client
+    ended: Callable[[str], bool]  # whether the job of that id has ended (its record is terminal)
     metrics: MetricsSink = field(default_factory=NoMetrics)
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
@@ -153,8 +154,12 @@ class Dispatcher:
             if code not in GONE:
                 raise
             logger.info("a waiting task is gone", extra={"holder": entry.holder, "code": code})
-            self.flow.release_slot(entry.holder, entry.mode)
             self.line.remove(entry.holder, token=entry.token)
+            # Its wait timed out or its execution stopped (their failure paths free what the job holds,
+            # so the slot is given back if the job has ended), or the token was already used by a run
+            # that stopped before taking the entry out: the job runs, and keeps its slot.
+            if self.ended(entry.job_id):
+                self.flow.release_slot(entry.holder, entry.mode)
             return False
         self.line.remove(entry.holder, token=entry.token)
         return True

@@ -7,14 +7,14 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from lipsync_core.jobs.domain.contract import DetailType
 
 from .resources import DeliveryProps
-from .rules import delivered_to
+from .function_factory import secret_value
+from .rules import delivered_to, keep_failed_invocations
 
 
 class Webhooks(Construct):
@@ -36,11 +36,9 @@ class Webhooks(Construct):
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[props.table.table_arn])
         )
-        self.secret.grant_read(self.function)
+        self.function.add_to_role_policy(secret_value(self.secret))
         # Deliveries that still fail are kept with the pipeline's other failed deliveries (one alarm).
-        self.function.configure_async_invoke(
-            retry_attempts=2, on_failure=destinations.SqsDestination(props.dead_letters)
-        )
+        keep_failed_invocations(self.function, props)
         self.rule = events.Rule(
             self,
             "JobEnded",

@@ -7,6 +7,7 @@ and CopyResult writes with ``write_once``; this module is the one place that dec
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,9 @@ from botocore.exceptions import ClientError
 from lipsync_core.jobs.domain.errors import OutputNotAllowedError, OutputTakenError
 from lipsync_core.jobs.domain.models import JobRequest
 from lipsync_core.jobs.domain.settings import Settings
+
+CONFLICT_RETRIES = 4
+CONFLICT_BACKOFF_SECONDS = 0.2
 
 
 def output_location(job_id: str, request: JobRequest, settings: Settings) -> tuple[str, str]:
@@ -32,26 +36,44 @@ def output_location(job_id: str, request: JobRequest, settings: Settings) -> tup
 
 def refuse_taken_output(s3: Any, bucket: str, key: str, job_id: str) -> None:
     """``OutputTakenError`` when ``key`` holds an object that does not name this job in its metadata.
-    A key that is free passes; so does a 403, which is how S3 answers for a missing key a caller
-    without ``s3:ListBucket`` asks about (the conditional write below still guards the copy)."""
+    A free key is a 404: the callers hold ``s3:ListBucket`` so that S3 says so (without it S3 answers
+    403 for a missing key). A 403 is therefore a denial and raises: the check must not pass blind."""
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "403", "NoSuchKey", "NotFound"):
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return
         raise
     if head.get("Metadata", {}).get("job-id") != job_id:
         raise OutputTakenError(f"s3://{bucket}/{key} already holds another job's result")
 
 
-def write_once(s3: Any, bucket: str, key: str, job_id: str, write: Callable[..., Any]) -> None:
+def write_once(
+    s3: Any,
+    bucket: str,
+    key: str,
+    job_id: str,
+    write: Callable[..., Any],
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
     """Call ``write`` with ``IfNoneMatch="*"`` (S3's conditional write, on PutObject and
     CompleteMultipartUpload) so that an object another job wrote is never replaced. Only when the
-    object there names this job in its metadata (a retried step of the same job) is it rewritten."""
-    try:
-        write(IfNoneMatch="*")
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "PreconditionFailed":
-            raise
-        refuse_taken_output(s3, bucket, key, job_id)
-        write()
+    object there names this job in its metadata (a retried step of the same job) is it rewritten.
+
+    S3 answers 409 ``ConditionalRequestConflict`` while another conditional write to the key is in
+    flight and says to retry (botocore does not): the write is repeated a few times, then the error
+    stands (the state machine's retry of the step takes over)."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            write(IfNoneMatch="*")
+            return
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code == "ConditionalRequestConflict" and attempt < CONFLICT_RETRIES:
+                sleep(CONFLICT_BACKOFF_SECONDS * 2**attempt)
+                continue
+            if code != "PreconditionFailed":
+                raise
+            refuse_taken_output(s3, bucket, key, job_id)
+            write()
+            return

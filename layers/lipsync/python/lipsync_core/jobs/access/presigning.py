@@ -90,6 +90,18 @@ def input_signer(settings: Settings, s3: Any, *, job_id: str, sts: Any = None) -
     return InputSigner(reader, lifetime(settings.presign_seconds, expires_at, time.time()))
 
 
+def refused_input(field: str, ref: MediaRef, settings: Settings) -> str | None:
+    """Why an S3 input cannot be signed (None: it can). The input reader role reads only the stack's
+    bucket, and never under the output prefix: another job's result is no one's input."""
+    if ref.s3 is None or not settings.bucket_name:
+        return None
+    if ref.s3.bucket != settings.bucket_name:
+        return f"{field} must be in the stack's bucket s3://{settings.bucket_name}/, not s3://{ref.s3.bucket}/"
+    if ref.s3.key.startswith(settings.output_prefix):
+        return f"{field} cannot be under {settings.output_prefix} (results are not inputs)"
+    return None
+
+
 def has_presigned_inputs(request: JobRequest) -> bool:
     return request.video.s3 is not None or request.audio.s3 is not None
 

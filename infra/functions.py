@@ -16,7 +16,6 @@ from constructs import Construct
 from .function_factory import item_access, key_lookups, secret_value
 from .resources import PipelineResources
 
-
 API_TIMEOUT_SECONDS = 28  # API Gateway's REST integrations time out after 29 s
 
 
@@ -120,6 +119,9 @@ class EntryFunctions(Construct):
                 actions=["dynamodb:Query"],
                 resources=[f"{table.table_arn}/index/by-status", f"{table.table_arn}/index/by-created"],
             )
+        )
+        self.api.add_to_role_policy(  # a listing reads its page's items (the indexes hold keys only)
+            iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[table.table_arn])
         )
         self.api.add_to_role_policy(item_access(props.flow_table))  # cancel gives the slot back
         self.api.add_to_role_policy(

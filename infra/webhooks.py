@@ -12,8 +12,8 @@ from constructs import Construct
 
 from lipsync_core.jobs.domain.contract import DetailType
 
-from .resources import DeliveryProps
 from .function_factory import secret_value
+from .resources import DeliveryProps
 from .rules import delivered_to, keep_failed_invocations
 
 

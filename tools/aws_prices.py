@@ -43,8 +43,8 @@ SQS_REQUEST_USD = 0.40 / 1_000_000
 # Source: aws.amazon.com/api-gateway/pricing (REST APIs, US East), checked 2026-12-06.
 API_REQUEST_USD = 3.50 / 1_000_000
 
-# CloudWatch Logs: $0.50 per GB ingested (Standard log class, custom logs; Lambda's and vended logs are
-# tiered from the same $0.50 first tier). Source: aws.amazon.com/cloudwatch/pricing ("Logs"), checked 2026-12-06.
+# CloudWatch Logs: $0.50 per GB ingested (Standard log class; Lambda's and vended logs are tiered from
+# the same $0.50 first tier). Source: aws.amazon.com/cloudwatch/pricing ("Logs"), checked 2026-12-06.
 LOG_INGESTION_USD_PER_GB = 0.50
 
 # X-Ray: $5.00 per million traces recorded ($0.000005 each).
@@ -88,7 +88,7 @@ class Usage:
 
 
 def per_use_cost(usage: Usage) -> dict[str, float]:
-    """US dollars per line item of ``usage`` at us-east-1 list prices (no total: callers sum what they show)."""
+    """US dollars per line item of ``usage`` at us-east-1 list prices (callers sum what they show)."""
     return {
         "step functions transitions": usage.transitions * STATE_TRANSITION_USD,
         "lambda requests": usage.lambda_requests * LAMBDA_REQUEST_USD,

@@ -91,6 +91,7 @@ def test_the_reconciler_reaches_only_what_it_needs(resources: dict[str, Any]) ->
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "dynamodb:Query",
+        "dynamodb:BatchGetItem",
         "states:DescribeExecution",
         # its on-failure destination (invocations that failed after Lambda's retries are kept)
         "sqs:SendMessage",

@@ -145,9 +145,10 @@ def test_the_api_is_regional_and_sets_a_logging_role_that_outlives_the_stack(tem
     assert account["DeletionPolicy"] == template.find_resources("AWS::IAM::Role")[role_id]["DeletionPolicy"]
     assert account["DeletionPolicy"] == "Retain"
     [stage] = template.find_resources("AWS::ApiGateway::Stage").values()
-    assert any(account_id in stage.get("DependsOn", []) for account_id in template.find_resources(
-        "AWS::ApiGateway::Account"
-    ))
+    assert any(
+        account_id in stage.get("DependsOn", [])
+        for account_id in template.find_resources("AWS::ApiGateway::Account")
+    )
 
 
 def test_the_account_role_endpoint_sources_and_stack_name_come_from_context(tmp_path: Path) -> None:

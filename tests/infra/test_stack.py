@@ -72,6 +72,10 @@ def test_the_core_resources(template: Template) -> None:
         },
     )
     template.has_resource_properties("AWS::Events::EventBus", {"Name": "LipSync"})  # the stack's name
+    # Indexes of keys only: a job's many updates do not rewrite whole items in two indexes.
+    [jobs] = [t for t in template.find_resources("AWS::DynamoDB::GlobalTable").values() if "Jobs" in str(t)]
+    projections = [index["Projection"] for index in jobs["Properties"]["GlobalSecondaryIndexes"]]
+    assert projections == [{"ProjectionType": "KEYS_ONLY"}] * 2
     # Retained, so named by CloudFormation: a fixed name would fail the next deploy after a delete.
     for secret in template.find_resources("AWS::SecretsManager::Secret").values():
         assert "Name" not in secret["Properties"]
@@ -155,6 +159,7 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
         "states:StartExecution",
         "states:StopExecution",
         "dynamodb:Query",
+        "dynamodb:BatchGetItem",  # a listing's page (the indexes hold keys only)
         "s3:PutObject",
         "sts:AssumeRole",
     }
@@ -165,7 +170,8 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
             if set(actions([statement])) & {"s3:PutObject", "s3:GetObject"}:
                 resource = json.dumps(statement["Resource"])
                 assert any(
-                    p in resource for p in ("/outputs/*", "/jobs/*", "/jobs/batches/*", "/rejections/*", "/inputs/*")
+                    p in resource
+                    for p in ("/outputs/*", "/jobs/*", "/jobs/batches/*", "/rejections/*", "/inputs/*")
                 ) or (name == "submit"), f"{name}: S3 scope {resource}"
 
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
-import pytest
 from moto import mock_aws
 
 from lipsync_core.jobs.access.outputs import refuse_taken_output, write_once
@@ -97,11 +97,14 @@ def test_a_conditional_write_conflict_is_retried_as_s3_asks(s3: Any) -> None:
         code = next(answers, None)
         if code:
             raise ClientError({"Error": {"Code": code, "Message": "try again"}}, "PutObject")
-        return s3.put_object(Bucket=BUCKET, Key="outputs/c.mp4", Body=b"c", Metadata={"job-id": "c"}, **condition)
+        return s3.put_object(
+            Bucket=BUCKET, Key="outputs/c.mp4", Body=b"c", Metadata={"job-id": "c"}, **condition
+        )
 
     # When the result is written once
     write_once(s3, BUCKET, "outputs/c.mp4", "c", write, sleep=slept.append)
 
     # Then it was written after two growing pauses
     assert body(s3, "outputs/c.mp4") == b"c"
-    assert len(slept) == 2 and slept[1] > slept[0]
+    assert len(slept) == 2
+    assert slept[1] > slept[0]

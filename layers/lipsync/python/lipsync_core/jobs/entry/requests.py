@@ -90,10 +90,10 @@ def parse_request(raw: Any, settings: Settings) -> JobRequest:
 
 def check_inputs(request: JobRequest, settings: Settings) -> None:
     """A rejection for S3 inputs the workflow could not sign (refused here, not after it is queued)."""
-    for field, ref in (("video", request.video), ("audio", request.audio)):
-        reason = refused_input(field, ref, settings)
+    for name, ref in (("video", request.video), ("audio", request.audio)):
+        reason = refused_input(name, ref, settings)
         if reason:
-            raise RequestRejectedError.on_field(field, reason)
+            raise RequestRejectedError.on_field(name, reason)
 
 
 def check_output(job_id: str, request: JobRequest, settings: Settings) -> None:

@@ -186,10 +186,9 @@ def test_a_timed_out_execution_ends_its_job_once_with_the_deadline_as_reason(
     assert flow.holders(Mode.BASIC) == {}
 
 
-def test_the_sweep_reads_every_stale_job_page_after_page(flow_table: Any, store: JobStore) -> None:
+def test_the_sweep_reads_every_stale_job_page_after_page(store: JobStore) -> None:
     # Given more stale QUEUED jobs than one page holds (each page's items read through BatchGetItem:
     # the indexes hold keys only)
-    flow = FlowControl(flow_table, FlowLimits.uniform(qps=0, max_unfinished=2))
     request = JobRequest.model_validate(
         {"mode": "lite", "video": "https://example.com/v.mp4", "audio": "https://example.com/a.wav"}
     )

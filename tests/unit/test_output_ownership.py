@@ -12,8 +12,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from lipsync_core.jobs.access.outputs import refuse_taken_output, write_once
-from lipsync_core.jobs.domain.errors import OutputTakenError
+from lipsync_core.jobs.access.outputs import refuse_taken_output, require_conditional_writes, write_once
+from lipsync_core.jobs.domain.errors import OutputTakenError, SdkTooOldError
 
 BUCKET = "media-bucket"
 
@@ -108,3 +108,25 @@ def test_a_conditional_write_conflict_is_retried_as_s3_asks(s3: Any) -> None:
     assert body(s3, "outputs/c.mp4") == b"c"
     assert len(slept) == 2
     assert slept[1] > slept[0]
+
+
+def test_a_runtime_sdk_without_conditional_writes_is_refused_before_paying(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pinned botocore sends IfNoneMatch on both writes results use
+    require_conditional_writes(s3)
+    # Given a botocore that predates S3's conditional writes (its CompleteMultipartUpload lacks it)
+    model = s3.meta.service_model
+    original = model.operation_model
+
+    def older(name: str) -> Any:
+        operation = original(name)
+        if name == "CompleteMultipartUpload":
+            members = {k: v for k, v in operation.input_shape.members.items() if k != "IfNoneMatch"}
+            monkeypatch.setattr(type(operation.input_shape), "members", property(lambda _: members))
+        return operation
+
+    monkeypatch.setattr(model, "operation_model", older)
+    # Then the check says which operation and which version is needed
+    with pytest.raises(SdkTooOldError, match=r"CompleteMultipartUpload.*August 2024"):
+        require_conditional_writes(s3)

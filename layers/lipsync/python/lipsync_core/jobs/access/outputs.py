@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lipsync_core.jobs.domain.errors import OutputNotAllowedError, OutputTakenError
+from lipsync_core.jobs.domain.errors import OutputNotAllowedError, OutputTakenError, SdkTooOldError
 from lipsync_core.jobs.domain.models import JobRequest
 from lipsync_core.jobs.domain.settings import Settings
 
@@ -46,6 +46,27 @@ def refuse_taken_output(s3: Any, bucket: str, key: str, job_id: str) -> None:
         raise
     if head.get("Metadata", {}).get("job-id") != job_id:
         raise OutputTakenError(f"s3://{bucket}/{key} already holds another job's result")
+
+
+# The conditional writes results rely on, and where botocore must know them: the Lambda runtime brings
+# its own boto3, whose version the stack does not choose (S3 added IfNoneMatch in August 2024).
+CONDITIONAL_WRITES = ("PutObject", "CompleteMultipartUpload")
+
+
+def require_conditional_writes(s3: Any) -> None:
+    """``SdkTooOldError`` unless ``s3``'s botocore sends ``IfNoneMatch`` on every write results use:
+    Submit checks before paying, so an old runtime SDK fails a job unpaid, never after the work."""
+    model = s3.meta.service_model
+    missing = [
+        op for op in CONDITIONAL_WRITES if "IfNoneMatch" not in model.operation_model(op).input_shape.members
+    ]
+    if missing:
+        import botocore
+
+        raise SdkTooOldError(
+            f"botocore {botocore.__version__} cannot send IfNoneMatch on {', '.join(missing)}; "
+            "results need S3 conditional writes (a botocore from late August 2024 or later)"
+        )
 
 
 def write_once(

@@ -8,10 +8,16 @@ has an on-failure destination: every function a rule targets gets one, the same 
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
+from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
+from constructs import Construct
+
+from lipsync_core.jobs.domain.contract import DetailType
 
 from .resources import DeliveryProps
 
@@ -35,3 +41,28 @@ def keep_failed_invocations(function: lambda_.IFunction, props: DeliveryProps) -
         function.configure_async_invoke(
             retry_attempts=ASYNC_RETRIES, on_failure=destinations.SqsDestination(props.dead_letters)
         )
+
+
+def job_ended_rule(
+    scope: Construct,
+    construct_id: str,
+    function: lambda_.IFunction,
+    props: DeliveryProps,
+    *,
+    description: str,
+    detail: dict[str, Any] | None = None,
+) -> events.Rule:
+    """A rule for this pipeline's terminal job events (``detail`` narrows them), delivered to
+    ``function``. Only this pipeline's source: the bus may be shared with other pipelines."""
+    return events.Rule(
+        scope,
+        construct_id,
+        event_bus=props.bus,
+        description=description,
+        event_pattern=events.EventPattern(
+            source=[props.config.event_source],
+            detail_type=[DetailType.SUCCEEDED, DetailType.FAILED, DetailType.CANCELLED],
+            detail=detail,
+        ),
+        targets=[delivered_to(function, props)],
+    )

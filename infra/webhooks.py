@@ -5,16 +5,13 @@ twice (with backoff), then keeps it in a queue."""
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from lipsync_core.jobs.domain.contract import DetailType
-
 from .function_factory import secret_value
 from .resources import DeliveryProps
-from .rules import delivered_to, keep_failed_invocations
+from .rules import job_ended_rule
 
 
 class Webhooks(Construct):
@@ -37,16 +34,12 @@ class Webhooks(Construct):
             iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[props.table.table_arn])
         )
         self.function.add_to_role_policy(secret_value(self.secret))
-        # Deliveries that still fail are kept with the pipeline's other failed deliveries (one alarm).
-        keep_failed_invocations(self.function, props)
-        self.rule = events.Rule(
+        # Deliveries that still fail are kept with the pipeline's other failed deliveries (one alarm):
+        # the rule's target gives the function its on-failure destination.
+        self.rule = job_ended_rule(
             self,
             "JobEnded",
-            event_bus=props.bus,
+            self.function,
+            props,
             description="A job ended: POST it to the job's webhook, if it has one",
-            event_pattern=events.EventPattern(
-                source=[props.config.event_source],  # this pipeline's jobs, on a bus others may share
-                detail_type=[DetailType.SUCCEEDED, DetailType.FAILED, DetailType.CANCELLED],
-            ),
-            targets=[delivered_to(self.function, props)],
         )

@@ -282,3 +282,66 @@ def test_asl_validator_accepts_the_definition_with_its_intrinsics_resolved(
     broken["States"]["WaitBeforePoll"]["Next"] = "NoSuchState"
     definition.write_text(json.dumps(broken))
     assert asl_validator(definition).returncode != 0
+
+
+def test_every_function_invoked_asynchronously_keeps_what_still_fails(resources: dict[str, Any]) -> None:
+    # Given the functions that rules and bucket notifications invoke (asynchronously)
+    targeted = {
+        target["Arn"]["Fn::GetAtt"][0]
+        for rule in of_type(resources, "AWS::Events::Rule")
+        for target in rule["Properties"]["Targets"]
+        if target["Arn"]["Fn::GetAtt"][0] in resources
+        and resources[target["Arn"]["Fn::GetAtt"][0]]["Type"] == "AWS::Lambda::Function"
+    }
+    for notifications in of_type(resources, "Custom::S3BucketNotifications"):
+        for config in notifications["Properties"]["NotificationConfiguration"][
+            "LambdaFunctionConfigurations"
+        ]:
+            targeted.add(config["LambdaFunctionArn"]["Fn::GetAtt"][0])
+    assert len(targeted) >= 4, "start, reconcile, batch_progress, webhook"
+    # Then each has an on-failure destination: an invocation that fails after Lambda's two retries is
+    # kept in the failed-deliveries queue (a rule's dead-letter queue only keeps undelivered events)
+    [queue_id] = [
+        k for k, r in resources.items() if "FailedDeliveries" in k and r["Type"] == "AWS::SQS::Queue"
+    ]
+    configs = {
+        c["Properties"]["FunctionName"]["Ref"]: c
+        for c in of_type(resources, "AWS::Lambda::EventInvokeConfig")
+    }
+    for function_id in targeted:
+        config = configs[function_id]["Properties"]
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+        assert config["MaximumRetryAttempts"] == 2
+
+
+def test_a_first_deploy_meets_no_account_wide_limit_or_region_quirk(resources: dict[str, Any]) -> None:
+    # The state machine logs under /aws/vendedlogs/: no entry in the account's 5,120-character CloudWatch
+    # Logs resource policy, which busy accounts have filled.
+    [machine] = of_type(resources, "AWS::StepFunctions::StateMachine")
+    [destination] = machine["Properties"]["LoggingConfiguration"]["Destinations"]
+    group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    assert resources[group_id]["Properties"]["LogGroupName"] == "/aws/vendedlogs/states/LipSync-jobs"
+    # The archive without the empty KmsKeyIdentifier aws-cdk-lib writes (some regions refuse "").
+    [archive] = of_type(resources, "AWS::Events::Archive")
+    assert "KmsKeyIdentifier" not in archive["Properties"]
+
+
+def test_the_api_function_answers_before_api_gateway_gives_up(resources: dict[str, Any]) -> None:
+    # API Gateway's REST integrations time out after 29 s: a longer function would answer 504 after
+    # doing the work (a job created that the caller thinks failed).
+    [api] = [r for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function" and "Functionsapi" in k]
+    assert api["Properties"]["Timeout"] < 29
+
+
+def test_the_api_alarms_watch_this_stacks_api_only(resources: dict[str, Any]) -> None:
+    # API Gateway's metrics are per API name: the alarms name the stack's own API (not the default "Api"
+    # that any other API in the account may share).
+    [api] = of_type(resources, "AWS::ApiGateway::RestApi")
+    watched = [
+        alarm["Properties"]["Dimensions"]
+        for alarm in of_type(resources, "AWS::CloudWatch::Alarm")
+        if alarm["Properties"].get("Namespace") == "AWS/ApiGateway"
+    ]
+    assert len(watched) == 2, "5xx and p99 latency"
+    assert all(d == [{"Name": "ApiName", "Value": api["Properties"]["Name"]}] for d in watched)
+    assert api["Properties"]["Name"] == "LipSync-api"

@@ -32,8 +32,8 @@ class ContextCredentials(Credentials):  # type: ignore[misc]  # botocore is unty
     """A session's credentials, or the acting principal's where one is set."""
 
     def __init__(self, fallback: Credentials | None) -> None:
+        self._fallback = fallback  # first: botocore's __init__ reads the keys back
         super().__init__("", "", None, method="lipsync-local")
-        self._fallback = fallback
 
     def _current(self) -> ReadOnlyCredentials:
         acting = _ACTING.get()

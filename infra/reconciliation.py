@@ -35,6 +35,9 @@ class Reconciliation(Construct):
         self.function.add_to_role_policy(item_access(table, props.flow_table))
         self.function.add_to_role_policy(item_removal(table))  # an ended job leaves the line
         self.function.add_to_role_policy(index_query(table, "by-status"))
+        self.function.add_to_role_policy(  # the sweep reads its page's items (the index holds keys only)
+            iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[table.table_arn])
+        )
         executions = cdk.Stack.of(self).format_arn(
             service="states",
             resource="execution",

@@ -32,16 +32,20 @@ class Storage(Construct):
             key="job_id",
             recovery=True,
             indexes=[
+                # Keys only: the job's item is updated a dozen times in its life; an index projecting all
+                # of it would be written each time (a listing reads the page's items with BatchGetItem).
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name="by-status",
                     partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
                     sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+                    projection_type=dynamodb.ProjectionType.KEYS_ONLY,
                 ),
                 # Every job, newest first: one constant partition ("kind" = "job") sorted by creation.
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name="by-created",
                     partition_key=dynamodb.Attribute(name="kind", type=dynamodb.AttributeType.STRING),
                     sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+                    projection_type=dynamodb.ProjectionType.KEYS_ONLY,
                 ),
                 # The line (lipsync_core.jobs.access.line): only its entries have these keys, so the
                 # head of a mode's line is one Query and a job's place a count; keys are all it needs.

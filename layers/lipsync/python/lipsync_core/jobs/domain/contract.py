@@ -58,6 +58,8 @@ class ErrorName:
     SUBMIT_DEFERRED: Final = SubmitDeferredError.__name__
     STATES_TIMEOUT: Final = "States.Timeout"  # Step Functions' own: a task ran past its TimeoutSeconds
     LAMBDA_THROTTLED: Final = "Lambda.TooManyRequestsException"  # Lambda's own, not one of ours
+    # A function that ran past its timeout, as the Lambda runtime names it to Step Functions.
+    LAMBDA_TIMED_OUT: Final = "Sandbox.Timedout"
 
 
 # What a failure record calls retryable: the errors the state machine retries before giving up.

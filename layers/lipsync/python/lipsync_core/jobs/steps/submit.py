@@ -11,7 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from lipsync_core.jobs.access.outputs import output_location, refuse_taken_output
+from lipsync_core.jobs.access.outputs import (
+    output_location,
+    refuse_taken_output,
+    require_conditional_writes,
+)
 from lipsync_core.jobs.access.presigning import input_signer
 from lipsync_core.jobs.domain import metrics as m
 from lipsync_core.jobs.domain.contract import CursorStatus
@@ -45,8 +49,10 @@ def submit_job(state: JobState, context: StepContext, *, volc: VolcClient, s3: A
     if existing:  # a retry after the task was recorded: do not pay twice
         return _submitted(existing.task_id, attempt, record, context)
     if attempt == 1:
-        # Refused now rather than after paying: outside the prefix, or another job's object already
-        # there (checked once; the copy's conditional write is what guarantees it).
+        # Refused now rather than after paying: an SDK that cannot write conditionally, an output outside
+        # the prefix, or another job's object already there (checked once; the copy's conditional write
+        # is what guarantees it).
+        require_conditional_writes(s3)
         refuse_taken_output(s3, *output_location(state.job_id, request, settings), state.job_id)
     elif record.deadline_epoch is not None and context.clock() >= record.deadline_epoch:
         raise JobDeadlineExceededError(

@@ -61,6 +61,8 @@ class DropResult:
     case: DropCase
     outcomes: dict[str, int]
     paid_per_job: float
+    polls_per_job: float  # Poll steps per job
+    throttled: int  # answers the service throttled
     transitions_per_job: float
     line_transitions_per_job: float
     write_units_per_job: float
@@ -98,7 +100,8 @@ class DropResult:
         busy = f"slots busy {self.utilisation:.0%} of the drain; " if self.utilisation is not None else ""
         return (
             f"{c.name}: {c.jobs} jobs, {limits}, deadline {c.deadline} s: {outcomes}; "
-            f"{self.paid_per_job:.2f} paid tasks per job; {self.transitions_per_job:.1f} transitions per job "
+            f"{self.paid_per_job:.2f} paid tasks per job, {self.polls_per_job:.2f} polls, {self.throttled} "
+            f"throttled answers; {self.transitions_per_job:.1f} transitions per job "
             f"({self.line_transitions_per_job:.1f} in the line); "
             f"{self.write_units_per_job:.1f} DynamoDB write units per job; {handoff}{busy}"
             f"all ended in {self.wall_seconds:.1f} s against a bound of {self.bound_seconds:.1f} s: "
@@ -147,6 +150,8 @@ def run(case: DropCase) -> DropResult:
         wall = time.time() - started
         used = runtime.usage()
         paid = runtime.emulator.admin.submissions()["total"]
+        polls = poll_steps(runtime)
+        throttled = int(runtime.emulator.admin.throttles()["total"])
         busy = runtime.emulator.service.busy_intervals()
         releases = released_at(runtime)
         line_transitions = sum(in_line(runtime, job_id) for job_id in ids)
@@ -162,6 +167,8 @@ def run(case: DropCase) -> DropResult:
         case=case,
         outcomes=dict(outcomes),
         paid_per_job=paid / case.jobs,
+        polls_per_job=polls / case.jobs,
+        throttled=throttled,
         transitions_per_job=(used.transitions - before.transitions) / case.jobs,
         line_transitions_per_job=line_transitions / case.jobs,
         write_units_per_job=(used.counted.dynamodb_write_units - before.counted.dynamodb_write_units)
@@ -174,6 +181,13 @@ def run(case: DropCase) -> DropResult:
         cost=cost_per_job(used, before, case.jobs),
         copy_memory_mb=copy_memory,
     )
+
+
+def poll_steps(runtime: LocalRuntime) -> int:
+    """Invocations of the Poll step (each asks the service once, unless it got no rate slot)."""
+    assert runtime.stack is not None
+    counted = runtime.stack.registry.counted().count
+    return sum(n for name, n in counted.items() if name.endswith("poll"))
 
 
 def in_line(runtime: LocalRuntime, job_id: str) -> int:

@@ -72,10 +72,11 @@ def test_the_core_resources(template: Template) -> None:
         },
     )
     template.has_resource_properties("AWS::Events::EventBus", {"Name": "LipSync"})  # the stack's name
-    # Indexes of keys only: a job's many updates do not rewrite whole items in two indexes.
+    # Indexes of keys only: a job's many updates do not rewrite whole items in its indexes (by-status,
+    # by-created, and the line's sparse by-line).
     [jobs] = [t for t in template.find_resources("AWS::DynamoDB::GlobalTable").values() if "Jobs" in str(t)]
     projections = [index["Projection"] for index in jobs["Properties"]["GlobalSecondaryIndexes"]]
-    assert projections == [{"ProjectionType": "KEYS_ONLY"}] * 2
+    assert projections == [{"ProjectionType": "KEYS_ONLY"}] * 3
     # Retained, so named by CloudFormation: a fixed name would fail the next deploy after a delete.
     for secret in template.find_resources("AWS::SecretsManager::Secret").values():
         assert "Name" not in secret["Properties"]
@@ -154,6 +155,10 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
         "dynamodb:GetRecords",
         "dynamodb:GetShardIterator",
         "dynamodb:ListStreams",
+        # Its schedule's on-failure destination (every rule-targeted function has one).
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
     }
     events = {"events:PutEvents"}
     assert granted["start"] == creates | logs | xray | events | {

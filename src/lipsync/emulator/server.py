@@ -157,6 +157,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                     "throttle": errors.qps_limited,
                     "concurrency": errors.concurrency_limited,
                     "internal": errors.internal_error,
+                    "refuse": lambda: errors.reported(rule.code, rule.message),
                 }[rule.fault]()
                 self._envelope_error(fault_error, request_id, started)
                 return

@@ -172,10 +172,16 @@ class WebhookTarget(_Strict):
     )
 
     @model_validator(mode="after")
-    def _scheme(self, info: ValidationInfo) -> WebhookTarget:
+    def _checked(self, info: ValidationInfo) -> WebhookTarget:
+        """The input URLs' checks (no credentials, a host, no control characters) and https."""
+        try:
+            url = normalise_input_url(self.url, field_name="webhook url")
+        except RequestValidationError as exc:
+            raise ValueError(str(exc)) from None
         allow_http = bool((info.context or {}).get("allow_http"))
-        if not self.url.startswith("https://") and not (allow_http and self.url.startswith("http://")):
+        if not url.startswith("https://") and not allow_http:
             raise ValueError("webhook url must be https")
+        object.__setattr__(self, "url", url)
         return self
 
 

@@ -13,6 +13,7 @@ Spec syntax (``--input-limits``): ``mode.setting=value`` pairs separated by ``,`
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from lipsync_core.volc.models import Mode
 
@@ -70,5 +71,6 @@ class InputLimits:
             number = None if value.strip().lower() == "none" else float(value)
             if number is None and setting == "min_voice_seconds":
                 raise ValueError("min_voice_seconds needs a number")
-            modes[mode] = replace(modes.get(mode, ModeLimits()), **{setting: number})
+            changed: dict[str, Any] = {setting: number}
+            modes[mode] = replace(modes.get(mode, ModeLimits()), **changed)
         return InputLimits(modes)

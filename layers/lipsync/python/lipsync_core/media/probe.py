@@ -4,9 +4,10 @@ first frame. Read through any seekable file, such as a ``RangedReader``: a few b
 
 from __future__ import annotations
 
+import io
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import av
 
@@ -44,7 +45,7 @@ class MediaInfo:
         return set(self.container.split(","))
 
 
-def probe(file: BinaryIO, *, size: int, name: str) -> MediaInfo:
+def probe(file: IO[bytes] | io.RawIOBase, *, size: int, name: str) -> MediaInfo:
     """``name``: how messages call the file ("the video", "the voice")."""
     if size == 0:
         raise MediaError(MediaProblem.EMPTY, f"{name} is empty")

@@ -20,11 +20,12 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lipsync_core.volc.models import Mode
 
-from .probe import MediaInfo
+if TYPE_CHECKING:  # the probe imports PyAV, which the functions reading these settings do not load
+    from .probe import MediaInfo
 
 MB = 1024 * 1024
 
@@ -100,7 +101,8 @@ class AudioPlan:
 @dataclass(frozen=True)
 class Verdict:
     refusals: list[str]
-    changes: list[str]  # what normalising changes, and why, one sentence each
+    video_changes: list[str]  # what normalising changes, and why, one sentence each
+    audio_changes: list[str]
     notes: list[str]
     video: VideoPlan | None  # None: the video is used as it is
     audio: AudioPlan | None
@@ -110,11 +112,15 @@ class Verdict:
     def refused(self) -> bool:
         return bool(self.refusals)
 
+    @property
+    def changes(self) -> list[str]:
+        return self.video_changes + self.audio_changes
+
 
 def judge(video: MediaInfo, voice: MediaInfo, spec: InputSpec) -> Verdict:
     refusals = [*_refusals(video, voice, spec)]
     if refusals:
-        return Verdict(refusals, [], [], None, None, False)
+        return Verdict(refusals, [], [], [], None, None, False)
     video_changes, video_plan = _video_changes(video, spec)
     audio_changes, audio_plan = _audio_changes(voice, spec)
     voice_seconds = _seconds(voice)
@@ -128,7 +134,7 @@ def judge(video: MediaInfo, voice: MediaInfo, spec: InputSpec) -> Verdict:
         notes.append(
             f"the voice lasts {voice_seconds:.1f} s, over one task's {one_task:g} s: it needs segments"
         )
-    return Verdict([], video_changes + audio_changes, notes, video_plan, audio_plan, needs_segments)
+    return Verdict([], video_changes, audio_changes, notes, video_plan, audio_plan, needs_segments)
 
 
 def _seconds(info: MediaInfo) -> float:

@@ -70,8 +70,15 @@ def lifetime(wanted: int, credentials_expire_at: float | None, now: float) -> in
 def input_signer(settings: Settings, s3: Any, *, job_id: str, sts: Any = None) -> InputSigner:
     """Signs with a fresh session of the input reader role when one is configured, else with ``s3``'s
     own credentials (the offline runtime), for ``settings.presign_seconds`` at most."""
+    reader, expires_at = input_reader(settings, s3, job_id=job_id, sts=sts)
+    return InputSigner(reader, lifetime(settings.presign_seconds, expires_at, time.time()))
+
+
+def input_reader(settings: Settings, s3: Any, *, job_id: str, sts: Any = None) -> tuple[Any, float | None]:
+    """An S3 client of a fresh input reader role session (and when its credentials expire), or ``s3``
+    itself when no role is configured (the offline runtime)."""
     if not settings.input_reader_role_arn:
-        return InputSigner(s3, lifetime(settings.presign_seconds, None, time.time()))
+        return s3, None
     sts = sts or boto3.client("sts")
     answer = sts.assume_role(
         RoleArn=settings.input_reader_role_arn,
@@ -86,8 +93,7 @@ def input_signer(settings: Settings, s3: Any, *, job_id: str, sts: Any = None) -
         aws_session_token=credentials["SessionToken"],
         config=Config(signature_version="s3v4"),
     )
-    expires_at = credentials["Expiration"].timestamp()
-    return InputSigner(reader, lifetime(settings.presign_seconds, expires_at, time.time()))
+    return reader, credentials["Expiration"].timestamp()
 
 
 def has_presigned_inputs(request: JobRequest) -> bool:

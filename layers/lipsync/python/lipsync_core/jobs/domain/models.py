@@ -196,6 +196,9 @@ class JobRequest(_Strict):
     output: OutputLocation | None = None
     job_id: CallerJobId | None = None
     webhook: WebhookTarget | None = None
+    # Convert inputs the service is known to dislike into its recommended ranges before paying
+    # (``lipsync_core.media.rules``); false: send them as they are (refusals still apply).
+    normalize: bool = Field(default=True, strict=True)
 
     @classmethod
     def under_policy(cls, raw: Any, *, allow_http: bool) -> JobRequest:
@@ -289,3 +292,22 @@ class CopiedResult(_Strict):
     sha256: str
     job_document_key: str
     duration_seconds: float | None = None
+
+
+class PreparedInput(_Strict):
+    """One input after the probe: what it holds, and the input to submit (a normalised copy, or the
+    original)."""
+
+    probe: dict[str, Any]
+    input: MediaRef
+    changes: list[str] = Field(default_factory=list)
+
+
+class PreparedInputs(_Strict):
+    """What ``prepare`` returns: both inputs, notes (recommendations not followed, segments needed)."""
+
+    video: PreparedInput
+    audio: PreparedInput
+    notes: list[str] = Field(default_factory=list)
+    needs_segments: bool = False
+    normalized: bool = False  # whether any input was converted

@@ -1,5 +1,6 @@
-"""The role whose sessions sign input URLs: Submit assumes it at each submission, so it knows how long
-the URLs it hands to the service can live (``lipsync_core.jobs.access.presigning``)."""
+"""The role whose sessions read inputs: Submit assumes it at each submission to sign input URLs, so it
+knows how long the URLs it hands to the service can live (``lipsync_core.jobs.access.presigning``), and
+Prepare to probe and convert them."""
 
 from __future__ import annotations
 
@@ -14,19 +15,20 @@ from .resources import PipelineResources
 
 @dataclass(frozen=True)
 class InputReaderProps(PipelineResources):
-    submit: lambda_.Function  # the only function that assumes the role
+    submit: lambda_.Function  # signs the URLs the service fetches
+    prepare: lambda_.Function  # probes and converts inputs
 
 
 class InputReader(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: InputReaderProps) -> None:
         super().__init__(scope, construct_id)
-        submit = props.submit
-        assert submit.role is not None
+        readers = [props.submit, props.prepare]
+        roles = [function.role for function in readers if function.role is not None]
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ArnPrincipal(submit.role.role_arn),
-            description="Signs the presigned GET URLs of job inputs (read-only, the stack's bucket)",
+            assumed_by=iam.CompositePrincipal(*(iam.ArnPrincipal(role.role_arn) for role in roles)),
+            description="Reads job inputs: signs their GET URLs, probes them (read-only, the stack's bucket)",
         )
         # Inputs may be anywhere in the pipeline's bucket (uploads and user layouts); nothing is written.
         self.role.add_to_policy(
@@ -34,5 +36,6 @@ class InputReader(Construct):
                 actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[props.bucket.arn_for_objects("*")]
             )
         )
-        self.role.grant_assume_role(submit.role)
-        submit.add_environment("INPUT_READER_ROLE_ARN", self.role.role_arn)
+        for function, role in zip(readers, roles, strict=True):
+            self.role.grant_assume_role(role)
+            function.add_environment("INPUT_READER_ROLE_ARN", self.role.role_arn)

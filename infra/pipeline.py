@@ -31,6 +31,7 @@ from .input_reader import InputReader, InputReaderProps
 from .monitoring import Monitoring, MonitoringProps
 from .nag import acknowledge_findings, acknowledged
 from .names import PipelineNames
+from .preparation import Preparation
 from .reconciliation import Reconciliation, ReconciliationProps
 from .resources import DeliveryProps, PipelineResources
 from .signing_layer import SigningLayer
@@ -80,7 +81,12 @@ class LipSyncPipeline(Construct):
         shared = resources.shared()
         self.bus = bus
         self.functions = WorkflowFunctions(self, "Functions", resources)
-        InputReader(self, "InputReader", InputReaderProps(**shared, submit=self.functions.submit))
+        self.preparation = Preparation(self, "Preparation", resources)
+        InputReader(
+            self,
+            "InputReader",
+            InputReaderProps(**shared, submit=self.functions.submit, prepare=self.preparation.function),
+        )
         self.workflow = JobWorkflow(self, "Workflow", WorkflowProps(**shared, functions=self.functions))
         state_machine = self.workflow.state_machine
         self.entry_functions = EntryFunctions(

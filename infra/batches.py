@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from lipsync_core.jobs.domain.contract import DetailType
-
 from .function_factory import item_access
 from .resources import DeliveryProps
-from .rules import delivered_to
+from .rules import job_ended_rule
 
 
 @dataclass(frozen=True)
@@ -34,15 +31,11 @@ class Batches(Construct):
         self.function = props.factory.build(self, "batch_progress", timeout=30)
         self.function.add_to_role_policy(item_access(props.table))
         props.bus.grant_put_events_to(self.function)
-        self.rule = events.Rule(
+        self.rule = job_ended_rule(
             self,
             "BatchJobEnded",
-            event_bus=props.bus,
+            self.function,
+            props,
             description="A batch's job ended: count it on its batch",
-            event_pattern=events.EventPattern(
-                source=[props.config.event_source],  # this pipeline's jobs, on a bus others may share
-                detail_type=[DetailType.SUCCEEDED, DetailType.FAILED, DetailType.CANCELLED],
-                detail={"job_id": [{"prefix": "batch-"}]},
-            ),
-            targets=[delivered_to(self.function, props)],
+            detail={"job_id": [{"prefix": "batch-"}]},
         )

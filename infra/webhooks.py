@@ -5,16 +5,13 @@ twice (with backoff), then keeps it in a queue."""
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from lipsync_core.jobs.domain.contract import DetailType
-
 from .resources import DeliveryProps
-from .rules import delivered_to
+from .rules import job_ended_rule
 
 
 class Webhooks(Construct):
@@ -41,14 +38,10 @@ class Webhooks(Construct):
         self.function.configure_async_invoke(
             retry_attempts=2, on_failure=destinations.SqsDestination(props.dead_letters)
         )
-        self.rule = events.Rule(
+        self.rule = job_ended_rule(
             self,
             "JobEnded",
-            event_bus=props.bus,
+            self.function,
+            props,
             description="A job ended: POST it to the job's webhook, if it has one",
-            event_pattern=events.EventPattern(
-                source=[props.config.event_source],  # this pipeline's jobs, on a bus others may share
-                detail_type=[DetailType.SUCCEEDED, DetailType.FAILED, DetailType.CANCELLED],
-            ),
-            targets=[delivered_to(self.function, props)],
         )

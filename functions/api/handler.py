@@ -1,5 +1,5 @@
 """The HTTP API (API Gateway REST, IAM-authorised): each route one call into the job domain. Errors and
-other methods are answered by ``lipsync_core.jobs.rest_api``; ``python -m lipsync.docs`` writes the
+other methods are answered by ``lipsync_core.jobs.rest_api``; ``python -m tools.docs`` writes the
 OpenAPI document."""
 
 from __future__ import annotations

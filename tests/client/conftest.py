@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from tests.support import processes
 
 FREE_PORTS = ("--port", "0", "--api-port", "0", "--emulator-port", "0")
 LOCAL_SECRET = "local"  # what `lipsync up --auth iam` checks signatures against (it prints it)
@@ -34,7 +35,7 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     log = tmp_path_factory.mktemp("up") / "stderr.log"  # a file: a full pipe would block the stack
     command = [sys.executable, "-m", "lipsync", "up", "--json", "--auth", "iam", *FREE_PORTS]
     with log.open("w") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        process = processes.popen(command, stdout=subprocess.PIPE, stderr=stderr)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()  # the one JSON document, once everything listens
@@ -51,8 +52,10 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
         env.pop("AWS_SESSION_TOKEN", None)
         yield Up(document, env)
     finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=60)
+        try:
+            processes.stop(process, timeout=60)
+        except AssertionError as hung:
+            raise AssertionError(f"{hung}\n{log.read_text()}") from None
     logged = log.read_text()
     assert process.returncode == 0, logged
     # One line per API request and per job transition, and nothing else (no traceback).

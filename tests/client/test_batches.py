@@ -13,6 +13,7 @@ import pytest
 
 from lipsync_client import LipSync, LipSyncError
 from tests.client.conftest import Up
+from tests.support import processes
 from tests.support.media import Media
 from tests.support.schemas import EVENT_SCHEMAS, assert_valid
 
@@ -35,12 +36,11 @@ def manifest(media: Media) -> str:
 
 def finished_event(up: Up, batch_id: str) -> dict[str, Any]:
     """Follows the announced events until this batch's end."""
-    follower = subprocess.Popen(
+    follower = processes.popen(
         [sys.executable, "-m", "lipsync", "events", "--follow", "--json"],
         env=up.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        text=True,
     )
     try:
         assert follower.stdout is not None

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.client.conftest import Up
+from tests.support import processes
 from tests.support.media import Media
 
 pytestmark = [pytest.mark.xdist_group("clients"), pytest.mark.slow]
@@ -161,12 +162,11 @@ def test_events_reads_what_up_announced(up: Up, media: Media) -> None:
         up, "submit", str(media.root / "face.mp4"), str(media.root / "voice.wav"), "-q"
     ).stdout.strip()
     assert lipsync(up, "wait", job_id, "-q", "--interval", "0.1").returncode == 0
-    follower = subprocess.Popen(
+    follower = processes.popen(
         [sys.executable, "-m", "lipsync", "events", "--follow", "--json"],
         env={**up.env, "COLUMNS": "40"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         assert follower.stdout is not None

@@ -138,6 +138,13 @@ def test_the_base_install_gives_the_client_and_the_cli_for_deployed_stacks(
     assert refused.returncode != 0
     assert refused.stderr.count("\n") == 1, refused.stderr  # one sentence, no traceback
     assert "unexpected" not in refused.stderr  # not a missing module
+    # and so does a submission of local files (checked by the request model; decoding them needs PyAV)
+    (tmp_path / "face.mp4").write_bytes(b"not decoded without the media extra")
+    (tmp_path / "voice.wav").write_bytes(b"not decoded without the media extra")
+    submit = ("submit", "face.mp4", "voice.wav", "--endpoint", "http://127.0.0.1:9")
+    unreachable = run(bin_ / "lipsync", *submit, cwd=cwd, env=env, timeout=60, check=False)
+    assert unreachable.returncode == 3, unreachable.stderr  # the endpoint, not a crash (70)
+    assert unreachable.stderr.count("\n") == 1, unreachable.stderr
     # and the heavy parts stay out of the base install
     heavy = ("aws_cdk", "moto", "av", "aws_lambda_powertools", "infra", "functions")
     probe = f"import importlib.util as u; print([m for m in {heavy} if u.find_spec(m)])"
@@ -160,4 +167,4 @@ def test_the_local_extra_runs_the_demo_without_the_repository(wheel: Path, tmp_p
     assert answer["job"]["status"] == "SUCCEEDED"
     result = cwd / answer["output"]
     assert result.stat().st_size == answer["job"]["output"]["size_bytes"] > 0
-    assert (tmp_path / "cache" / "lipsync" / "local-cdk.out" / "LipSync.template.json").is_file()
+    assert list((tmp_path / "cache" / "lipsync" / "local-cdk.out").glob("*/LipSync.template.json"))

@@ -19,6 +19,19 @@ PACKAGES = {  # top-level name -> its folder
     "functions": ROOT / "functions",
     "infra": ROOT / "infra",
     "lipsync_client": ROOT / "src" / "lipsync_client",
+    "lipsync": ROOT / "src" / "lipsync",
+    "tools": ROOT / "tools",
+}
+# What each installed or deployed package may never import: the layer runs on Lambda without the rest,
+# and the installed packages without the repository's release tools.
+FORBIDDEN = {
+    "lipsync_core": ("lipsync", "lipsync_client", "infra", "functions", "tools"),
+    "lipsync_client": ("lipsync", "infra", "functions", "tools"),
+    "lipsync": (
+        "functions",
+        "tools",
+    ),  # infra: installed as lipsync_infra, which the local runtime synthesizes
+    "infra": ("lipsync", "functions", "tools"),
 }
 JOBS = "lipsync_core.jobs"
 # The job domain's tiers, and the tiers each may import (its own too: circles are caught apart).
@@ -141,6 +154,10 @@ def layering_violations(graph: Graph) -> list[str]:
                 )
             elif module.startswith("functions.") and target.startswith("functions."):
                 found.append(f"{module} -> {target}: a handler imports no other handler")
+            elif any(target.split(".")[0] == name for name in FORBIDDEN.get(module.split(".")[0], ())):
+                found.append(
+                    f"{module} -> {target}: {module.split('.')[0]} ships without {target.split('.')[0]}"
+                )
     return found
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from lipsync.cli import main
 from lipsync_core.volc import VolcClient
+from tests.support import processes
 
 
 @pytest.mark.slow
@@ -43,7 +44,7 @@ def test_options_are_read_as_json_when_they_can_be() -> None:
 
 
 def test_the_emulator_runs_standalone_and_stops_cleanly() -> None:
-    process = subprocess.Popen(
+    process = processes.popen(
         [
             sys.executable,
             "-m",
@@ -58,7 +59,6 @@ def test_the_emulator_runs_standalone_and_stops_cleanly() -> None:
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         assert process.stdout is not None

@@ -23,6 +23,7 @@ from lipsync.local.lambda_functions import FunctionRegistry
 from lipsync.local.moto_patches import MotoPatches, MotoSeamError, Patch
 from lipsync.local.moto_server import QUICK_STOP, quick_stop_moto_server
 from lipsync.local.seams import Seams, consistent_dynamodb
+from lipsync.local.stack import MOTO_CONFIG
 
 MISSING = object()
 
@@ -176,3 +177,34 @@ def test_dynamodb_reads_and_writes_from_threads_are_consistent_in_server_mode(sw
             assert hammer(dynamodb, rounds=30) == []
     finally:
         server.stop()
+
+
+def stop_right_after_start(executions: int, seams: Seams) -> list[str]:
+    """Start executions of an hour's Wait and stop each at once; what each execution ended as (or the
+    error StopExecution answered)."""
+    import json
+
+    definition = {"StartAt": "Long", "States": {"Long": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    stepfunctions = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = stepfunctions.create_state_machine(
+        name="stopped-at-once",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/stepfunctions",
+    )["stateMachineArn"]
+    outcomes = []
+    for number in range(executions):
+        arn = stepfunctions.start_execution(stateMachineArn=machine, name=f"run-{number}")["executionArn"]
+        try:
+            stepfunctions.stop_execution(executionArn=arn)
+        except Exception as error:  # moto's answer to the race: its AttributeError
+            outcomes.append(type(error).__name__)
+            continue
+        assert seams.wait_for(arn, timeout=30), "the stopped execution did not end"
+        outcomes.append(stepfunctions.describe_execution(executionArn=arn)["status"])
+    return outcomes
+
+
+def test_an_execution_stopped_right_after_it_started_is_aborted() -> None:
+    seams = Seams(FunctionRegistry(), time_scale=1.0)  # the Wait really lasts an hour: only a stop ends it
+    with mock_aws(config=MOTO_CONFIG), MotoPatches(seams.patches()).installed():
+        assert stop_right_after_start(10, seams) == ["ABORTED"] * 10

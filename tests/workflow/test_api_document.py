@@ -6,12 +6,12 @@ import json
 
 from openapi_spec_validator import validate
 
-from lipsync.docs import OPENAPI as DOCUMENT
-from lipsync.docs import openapi_document, render_openapi
+from tools.docs import OPENAPI as DOCUMENT
+from tools.docs import openapi_document, render_openapi
 
 
 def test_the_committed_openapi_document_is_current_and_valid() -> None:
-    assert DOCUMENT.read_text() == render_openapi(openapi_document()), "run: python -m lipsync.docs"
+    assert DOCUMENT.read_text() == render_openapi(openapi_document()), "run: python -m tools.docs"
     committed = json.loads(DOCUMENT.read_text())
     validate(committed)
 

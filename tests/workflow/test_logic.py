@@ -79,7 +79,7 @@ def test_http_inputs_only_where_the_policy_allows() -> None:
 
 def test_the_committed_request_schema_is_current() -> None:
     committed = (SCHEMAS / "job-request.schema.json").read_text()
-    assert committed == render(job_request_schema()), "run: python -m lipsync.docs"
+    assert committed == render(job_request_schema()), "run: python -m tools.docs"
 
 
 def test_lambda_errors_are_described_with_service_details() -> None:

@@ -100,10 +100,18 @@ def check_request(mode: str, options: dict[str, Any], inputs: Inputs, *, allow_h
 
 
 def probe(inputs: Inputs) -> None:
-    """Decode the local files as the service would (PyAV): a video stream with frames, a voice track."""
-    from lipsync.media.probe import MediaError, probe_audio, probe_video  # PyAV loads slowly: not for --help
-
-    for what, path in inputs.local().items():
+    """Decode the local files as the service would (PyAV): a video stream with frames, a voice track.
+    Only with PyAV installed (the ``media`` extra); without it the stack checks the inputs itself."""
+    local = inputs.local()
+    if not local:
+        return
+    try:  # PyAV loads slowly: not for --help
+        from lipsync.media.probe import MediaError, probe_audio, probe_video
+    except ModuleNotFoundError as error:  # the base install has no PyAV
+        if error.name != "av":
+            raise
+        return
+    for what, path in local.items():
         try:
             probe_video(path) if what == "video" else probe_audio(path)
         except MediaError as error:

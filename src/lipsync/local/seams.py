@@ -10,6 +10,10 @@
 4. DynamoDB: each operation is atomic and isolated on AWS; moto checks a condition and writes in two
    steps, and copies and serialises items while other threads write them, so whole operations
    (answer included) run one at a time (``DYNAMODB_OPERATIONS``).
+5. Step Functions: ``StopExecution`` stops the execution whenever it comes, as on AWS: right after
+   ``StartExecution`` (moto's worker makes its environment in its own thread and would fail the stop
+   until then: ``EXECUTION_STOP``), and during a Wait (moto wakes only the waits already waiting:
+   ``STOP_SIGNAL``).
 """
 
 from __future__ import annotations
@@ -64,6 +68,75 @@ def consistent_dynamodb() -> Iterator[None]:
     with threads)."""
     with MotoPatches([DYNAMODB_OPERATIONS]).installed():
         yield
+
+
+# How long a stop waits for the execution's worker thread to make its environment (milliseconds, in
+# practice: the thread only parses the cached definition first).
+WORKER_START_SECONDS = 10.0
+
+
+def _stop_once_started(stop: Callable[..., Any]) -> Callable[..., Any]:
+    def stop_once_started(worker: Any, stop_date: Any, error: Any, cause: Any) -> Any:
+        started_by = time.monotonic() + WORKER_START_SECONDS
+        while worker.env is None and time.monotonic() < started_by:
+            time.sleep(0.001)  # the worker's thread is between start() and making its environment
+        return stop(worker, stop_date, error, cause)
+
+    return stop_once_started
+
+
+EXECUTION_STOP = Patch(
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker",
+    "stop",
+    _stop_once_started,
+    why="StopExecution right after StartExecution stops the execution, as on AWS",
+    expects=(
+        parameters("self", "stop_date", "error", "cause"),
+        source_contains("self.env.set_stop("),
+        source_contains(
+            "self.env = None",
+            where="moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker.__init__",
+        ),
+        source_contains(
+            "self.env = self._get_evaluation_environment()",
+            where="moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._execution_logic",
+        ),
+    ),
+)
+
+
+_STOP_SIGNALS_LOCK = threading.Lock()
+
+
+def stop_signal(env: Any) -> threading.Event:
+    """An event set once ``env`` (an execution's environment, or a frame of it) is stopped. moto's own
+    ``program_state_event`` is set and cleared at once, so a Wait that starts waiting just after a
+    stop never sees it and waits its whole time (a cancelled job's execution lingering)."""
+    with _STOP_SIGNALS_LOCK:
+        signal: threading.Event | None = env.__dict__.get("_lipsync_stopped")
+        if signal is None:
+            signal = env.__dict__["_lipsync_stopped"] = threading.Event()
+        return signal
+
+
+def _signal_stops(set_stop: Callable[..., None]) -> Callable[..., None]:
+    def set_stop_and_signal(env: Any, stop_date: Any, cause: Any, error: Any) -> None:
+        set_stop(env, stop_date, cause, error)
+        stop_signal(env).set()
+
+    return set_stop_and_signal
+
+
+STOP_SIGNAL = Patch(
+    "moto.stepfunctions.parser.asl.eval.environment:Environment",
+    "set_stop",
+    _signal_stops,
+    why="a Wait ends when its execution is stopped, whenever the stop comes",
+    expects=(
+        parameters("self", "stop_date", "cause", "error"),
+        source_contains("self.program_state_event.set()", "self.program_state_event.clear()"),
+    ),
+)
 
 
 class _ScaledTime:
@@ -134,6 +207,8 @@ class Seams:
                 expects=(parameters("self"),),
             ),
             DYNAMODB_OPERATIONS,
+            EXECUTION_STOP,
+            STOP_SIGNAL,
         ]
 
     def _invoke(self, _: Any) -> Callable[..., bytes]:
@@ -153,8 +228,9 @@ class Seams:
             if seams.on_wait is not None:
                 seams.on_wait(wait_seconds)
             scaled = wait_seconds * seams.time_scale
-            if scaled > 0:
-                env.program_state_event.wait(scaled)
+            stopped = stop_signal(env)  # before the check: a stop after it sets this event
+            if scaled > 0 and env.is_running():
+                stopped.wait(scaled)
 
         return wait_interval
 

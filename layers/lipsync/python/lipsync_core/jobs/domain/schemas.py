@@ -1,4 +1,4 @@
-"""The job request's JSON Schema, generated from the model (``python -m lipsync.docs`` rewrites
+"""The job request's JSON Schema, generated from the model (``python -m tools.docs`` rewrites
 ``schemas/job-request.schema.json``; a test fails when the file is stale)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Writes the generated documents: ``python -m lipsync.docs`` (tests fail when they are stale)."""
+"""Writes the generated documents: ``python -m tools.docs`` (tests fail when they are stale)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lipsync.local.stack import ROOT, load_function_module
+from lipsync.local.stack import load_function_module
 from lipsync_core.jobs.domain.schemas import job_request_schema, render
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository: the documents are committed there
 OPENAPI = ROOT / "docs" / "openapi.json"
 JOB_REQUEST_SCHEMA = ROOT / "schemas" / "job-request.schema.json"
 _ERROR = {

@@ -19,7 +19,7 @@ from lipsync_core.media.ranged import BLOCK_BYTES, RangedReader
 from .result_urls import UrlPolicy, pinned_request
 
 COPY_BLOCK_BYTES = 8 * 1024 * 1024  # reading a whole input: few, large requests
-_CONTENT_RANGE = re.compile(r"^bytes \d+-\d+/(?P<size>\d+)$")
+_CONTENT_RANGE = re.compile(r"^bytes (?:\d+-\d+|\*)/(?P<size>\d+)$")
 
 
 def open_input(ref: MediaRef, *, s3: Any, policy: UrlPolicy, block_bytes: int = BLOCK_BYTES) -> RangedReader:
@@ -62,7 +62,8 @@ def _s3_reader(s3: Any, ref: MediaRef, block_bytes: int) -> RangedReader:
 
 
 def _url_reader(url: str, policy: UrlPolicy, block_bytes: int) -> RangedReader:
-    first = _ranged_get(url, policy, 0, 0)
+    # The first byte tells the size; an empty file cannot satisfy it and answers 416 with "bytes */0".
+    first = _ranged_get(url, policy, 0, 0, answers=(206, 416))
     match = _CONTENT_RANGE.match(first.headers.get("Content-Range", ""))
     if match is None:
         raise InputUnreadableError("the input URL's server does not answer range requests (HTTP 206)")
@@ -71,7 +72,7 @@ def _url_reader(url: str, policy: UrlPolicy, block_bytes: int) -> RangedReader:
     )
 
 
-def _ranged_get(url: str, policy: UrlPolicy, first: int, last: int) -> Any:
+def _ranged_get(url: str, policy: UrlPolicy, first: int, last: int, answers: tuple[int, ...] = (206,)) -> Any:
     try:
         response = pinned_request("GET", url, policy, headers={"Range": f"bytes={first}-{last}"})
         response.read(cache_content=True)
@@ -80,6 +81,6 @@ def _ranged_get(url: str, policy: UrlPolicy, first: int, last: int) -> Any:
     except urllib3.exceptions.HTTPError as error:
         raise InputUnreadableError(f"the input URL could not be read: {type(error).__name__}") from None
     response.release_conn()
-    if response.status != 206:
+    if response.status not in answers:
         raise InputUnreadableError(f"the input URL answered HTTP {response.status} to a range request")
     return response

@@ -16,7 +16,7 @@ from lipsync_core.jobs.access.media_sources import download, open_input
 from lipsync_core.jobs.access.presigning import input_reader
 from lipsync_core.jobs.access.result_urls import UrlPolicy
 from lipsync_core.jobs.domain.errors import InputRefusedError
-from lipsync_core.jobs.domain.models import JobState, MediaRef, PreparedInput, PreparedInputs, S3Location
+from lipsync_core.jobs.domain.models import JobState, MediaRef, PreparedInputs, S3Location
 from lipsync_core.media.errors import MediaError
 from lipsync_core.media.normalise import normalise_audio, normalise_video
 from lipsync_core.media.probe import MediaInfo, probe
@@ -48,22 +48,19 @@ def prepare_job(state: JobState, context: StepContext, *, s3: Any, sts: Any = No
     notes = list(verdict.notes)
     if verdict.changes and not request.normalize:
         notes.append("not normalised (normalize is false): " + "; ".join(verdict.changes))
+    changes = {"video": verdict.video_changes, "audio": verdict.audio_changes}
     prepared = {
-        kind: PreparedInput(
-            probe=found[kind].to_dict(),
-            input=converted.get(kind, ref),
-            changes=(verdict.video_changes if kind == "video" else verdict.audio_changes)
-            if kind in converted
-            else [],
-        )
+        kind: {
+            "probe": found[kind].to_dict(),
+            "input": converted.get(kind, ref).model_dump(exclude_none=True),
+            "changes": changes[kind] if kind in converted else [],
+        }
         for kind, ref in refs.items()
     }
-    return PreparedInputs(
-        video=prepared["video"],
-        audio=prepared["audio"],
-        notes=notes,
-        needs_segments=verdict.needs_segments,
-        normalized=bool(converted),
+    # The inputs' URLs passed the stack's URL policy at intake; validated again under the same policy.
+    return PreparedInputs.model_validate(
+        {**prepared, "notes": notes, "needs_segments": verdict.needs_segments, "normalized": bool(converted)},
+        context={"allow_http": settings.allow_local_urls},
     )
 
 

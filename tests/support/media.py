@@ -116,3 +116,21 @@ class Media:
 def broken_render(*args: object, **kwargs: object) -> dict[str, object]:
     """Stands in for the emulator's render (in its worker process) to make a render fail."""
     raise RuntimeError("encoder exploded")
+
+
+def make_mp3(path: Path, *, seconds: float, rate: int = 44100) -> Path:
+    """A stereo tone in MP3 (encoder delay and padding included, as every MP3 has)."""
+    with av.open(str(path), "w", format="mp3") as out:
+        stream = out.add_stream("libmp3lame", rate=rate)
+        stream.layout = "stereo"
+        t = np.arange(round(seconds * rate)) / rate
+        tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+        both = np.stack([tone, tone])
+        for start in range(0, both.shape[1], 1152):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(both[:, start : start + 1152]), format="fltp", layout="stereo"
+            )
+            frame.sample_rate, frame.pts = rate, start
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path

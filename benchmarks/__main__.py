@@ -1,6 +1,6 @@
 """``make bench``: every figure of issue 12's table beside its baseline from the same run, then the
-poll cost, the emulator's own figures, bursts against the provider's limits, the drop (the line) and long
-voices in segments."""
+poll cost, the emulator's own figures, bursts against the provider's limits, the drop (the line) and
+long voices in segments."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ dispatcher thread per queue hands each message to the function the template name
 AWS gives it. A message whose handler fails is retried, as Lambda retries an asynchronous invocation
 (three tries in all), then goes where the function's on-failure destination says (an
 ``AWS::Lambda::EventInvokeConfig`` in the template: the failed-deliveries queue), as Lambda's
-invocation record; without one it is dropped with an error logged. Schedules run on a timer (scaled
-like the Wait states), and DynamoDB streams are read by ``streams``.
+invocation record; without one it is dropped with an error logged. Schedules
+run on a timer (scaled like the Wait states), and DynamoDB streams are read by ``streams``.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ class TriggerDispatcher:
         self.routes: list[Route] = []
         self.schedules: list[tuple[str, float]] = []  # (function, period in seconds on AWS)
         self.delivered: list[tuple[str, bool]] = []  # (function, succeeded), for inspection
-        self.streams: list[StreamPoller] = []
         self.on_failure: dict[str, str] = {}  # function -> the queue its failed invocations go to
+        self.streams: list[StreamPoller] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 

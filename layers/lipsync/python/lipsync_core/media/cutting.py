@@ -12,6 +12,7 @@ import av
 
 from .pictures import PictureTrack
 from .segments import Segment
+from .sound import feed
 
 
 def cut_voice(source: Path, segments: list[Segment], folder: Path) -> list[Path]:
@@ -22,11 +23,9 @@ def cut_voice(source: Path, segments: list[Segment], folder: Path) -> list[Path]
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate
         layout = "mono" if stream.codec_context.channels == 1 else "stereo"
-        resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
-        fifo = av.AudioFifo()
         pending = list(zip(segments, paths, strict=True))
 
-        def flush(final: bool) -> None:
+        def flush(fifo: av.AudioFifo, final: bool) -> None:
             while pending:
                 segment, path = pending[0]
                 first, end = segment.sample_range(rate)
@@ -39,14 +38,7 @@ def cut_voice(source: Path, segments: list[Segment], folder: Path) -> list[Path]
                 _write_wav(path, fifo.read(needed, partial=last) if needed else None, rate, layout)
                 pending.pop(0)
 
-        for frame in container.decode(stream):
-            frame.pts = None
-            for resampled in resampler.resample(frame):
-                fifo.write(resampled)
-            flush(final=False)
-        for resampled in resampler.resample(None):
-            fifo.write(resampled)
-        flush(final=True)
+        feed(container, stream, layout=layout, take=flush)
     if pending:
         raise ValueError(f"the voice ends before segment {pending[0][0].index} starts")
     return paths

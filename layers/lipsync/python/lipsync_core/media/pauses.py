@@ -12,6 +12,7 @@ from pathlib import Path
 import av
 
 from .segments import Pause
+from .sound import feed
 
 NOISE_DB = -35.0
 MIN_PAUSE_SECONDS = 0.25
@@ -35,11 +36,9 @@ def find_pauses(
         source.link_to(detect)
         detect.link_to(sink)
         graph.configure()
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
-        fifo = av.AudioFifo()
         samples = 0
 
-        def drain(partial: bool) -> None:
+        def drain(fifo: av.AudioFifo, partial: bool) -> None:
             nonlocal started, samples
             while fifo.samples >= CHUNK_SAMPLES or (partial and fifo.samples):
                 chunk = fifo.read(min(CHUNK_SAMPLES, fifo.samples), partial=partial)
@@ -50,14 +49,7 @@ def find_pauses(
                 for filtered in _pull(graph):
                     started = _record(filtered.metadata, started, pauses)
 
-        for frame in container.decode(stream):
-            frame.pts = None
-            for resampled in resampler.resample(frame):
-                fifo.write(resampled)
-            drain(partial=False)
-        for resampled in resampler.resample(None):
-            fifo.write(resampled)
-        drain(partial=True)
+        feed(container, stream, layout="mono", take=drain)
         graph.push(None)
         for filtered in _pull(graph):
             started = _record(filtered.metadata, started, pauses)

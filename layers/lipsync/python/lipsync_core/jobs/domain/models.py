@@ -201,10 +201,10 @@ class JobRequest(_Strict):
     output: OutputLocation | None = None
     job_id: CallerJobId | None = None
     webhook: WebhookTarget | None = None
-    priority: Priority = "normal"
     # Convert inputs the service is known to dislike into its recommended ranges before paying
     # (``lipsync_core.media.rules``); false: send them as they are (refusals still apply).
     normalize: bool = Field(default=True, strict=True)
+    priority: Priority = "normal"
 
     @classmethod
     def under_policy(cls, raw: Any, *, allow_http: bool) -> JobRequest:

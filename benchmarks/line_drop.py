@@ -158,7 +158,9 @@ def run(case: DropCase) -> DropResult:
         assert runtime.stack is not None
         copy_memory = runtime.stack.registry.named("copyresult").memory
     outcomes = Counter(event["detail-type"] for event in events)
-    handoffs = handoff_seconds(releases, [start for start, _ in busy], case.slots)
+    # Hand-offs and utilisation say how fast freed slots are reused: figures of a slot-bound drain only.
+    slot_bound = bool(case.slots) and not case.qps
+    handoffs = handoff_seconds(releases, [start for start, _ in busy], case.slots) if slot_bound else []
     bound = max(
         case.jobs / case.qps if case.qps else 0.0,
         case.jobs * task_seconds(config, case.speed) / max(1, case.slots),
@@ -175,7 +177,7 @@ def run(case: DropCase) -> DropResult:
         / case.jobs,
         handoff_p50=_percentile(handoffs, 50),
         handoff_p95=_percentile(handoffs, 95),
-        utilisation=utilisation(busy, case.slots) if case.slots and not case.qps else None,
+        utilisation=utilisation(busy, case.slots) if slot_bound else None,
         wall_seconds=wall,
         bound_seconds=bound,
         cost=cost_per_job(used, before, case.jobs),

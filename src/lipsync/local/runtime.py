@@ -70,8 +70,8 @@ class LocalRuntime:
         self.ports = ports or LocalPorts()
         self._authorizer, self._on_request = authorizer, on_request
         self.emulator = Emulator(speed=emulator_speed, config=emulator_config, port=self.ports.emulator)
-        # IAM as the template defines it (iam/gate.py): not enforced yet, while the gate is finished.
-        self.gate: IamGate | None = None
+        # IAM as the template defines it: every request to moto is authorised (iam/gate.py).
+        self.gate = IamGate()
         self.stack: LocalStack | None = None
         self.dispatcher: TriggerDispatcher | None = None
         self.api: ApiServer | None = None

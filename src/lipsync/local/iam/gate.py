@@ -25,7 +25,7 @@ from .principals import StackPolicies
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 INTERPRETER_KEY = "ak"  # moto's Step Functions interpreter signs its task calls with this key
 _ACCESS_KEY = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
-BODY_NEEDED = {"sts", "dynamodb", "stepfunctions", "events", "secretsmanager", "sqs", "logs", "monitoring"}
+BODY_NEEDED = {"sts", "dynamodb", "states", "events", "secretsmanager", "sqs", "logs", "monitoring"}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from benchmarks import (
     copy_throughput,
     demo_time,
     emulator_throughput,
+    job_cost,
     pipeline_load,
     poll_cost,
     provider_limits,
@@ -31,6 +32,7 @@ def main() -> None:
     rows += demo_time.main()
     emulator_throughput.main()
     provider_limits.main()
+    job_cost.main()
     poll_rows = poll_cost.main()
     print()
     print_table(rows + poll_rows)

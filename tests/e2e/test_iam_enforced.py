@@ -6,46 +6,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from lipsync.local.runtime import LocalRuntime
-from lipsync.local.synth import synthesized_template
 from lipsync.media.samples import make_talking_head, make_voice
+from tests.support.templates import runtime_from, without_permission
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
 
 REQUEST = {"mode": "lite", "video": "inputs/face.mp4", "audio": "inputs/voice.wav"}
 
 
-def without_permission(template: dict[str, Any], role: str, action: str) -> dict[str, Any]:
-    """``template`` with ``action`` taken out of every policy statement of the role whose logical id
-    starts with ``role``."""
-    resources = template["Resources"]
-    [role_id] = [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role" and k.startswith(role)]
-    removed = 0
-    for resource in resources.values():
-        if resource["Type"] != "AWS::IAM::Policy" or {"Ref": role_id} not in resource["Properties"]["Roles"]:
-            continue
-        kept = []
-        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            remaining = [a for a in actions if a != action]
-            removed += len(actions) - len(remaining)
-            if remaining:
-                kept.append({**statement, "Action": remaining})
-        resource["Properties"]["PolicyDocument"]["Statement"] = kept
-    assert removed, f"{role} had no {action} to take away"
-    return template
-
-
 def runtime_without(tmp_path: Path, role: str, action: str) -> LocalRuntime:
-    template = json.loads(synthesized_template().read_text())
-    path = tmp_path / "LipSync.template.json"
-    path.write_text(json.dumps(without_permission(template, role, action)))
-    return LocalRuntime(template_path=path)
+    return runtime_from(tmp_path, without_permission(role, action))
 
 
 @pytest.fixture(scope="module")

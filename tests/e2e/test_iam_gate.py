@@ -75,7 +75,7 @@ LAMBDA_TRUST = policy(
 @pytest.fixture(scope="module")
 def aws() -> Iterator[dict[str, Any]]:
     gate = IamGate()
-    server = quick_stop_moto_server("127.0.0.1", 0, gate)
+    server = quick_stop_moto_server("127.0.0.1", 0, (gate.wrap,))
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import emulator, events, jobs, run, up
+from . import doctor, emulator, events, jobs, run, up
 
 # In the order `lipsync --help` lists them.
-COMMANDS: tuple[ModuleType, ...] = (run, jobs, up, events, emulator)
+COMMANDS: tuple[ModuleType, ...] = (run, jobs, up, events, emulator, doctor)

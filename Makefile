@@ -23,6 +23,8 @@ help:
 	@echo "make smoke  deploy to your AWS account, run a job per entry point, destroy (KEEP=1 keeps it); costs money"
 
 NODE_STAMP := node_modules/.installed
+# checkov in a virtual environment of its own: it pins boto3 and packaging apart from ours.
+CHECKOV_STAMP := build/checkov/.installed
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -35,7 +37,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-setup: $(STAMP) $(NODE_STAMP)
+$(CHECKOV_STAMP): requirements/checkov.txt $(STAMP)
+	@test -x build/checkov/bin/python || $(PY) -m venv build/checkov
+	build/checkov/bin/python -m pip install --quiet -r requirements/checkov.txt
+	@touch $@
+
+setup: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
 demo: setup
 	$(VENV)/bin/lipsync demo

@@ -39,6 +39,13 @@ class StackConfig:
     # The copy streams (memory stays bounded), but hashing and uploading a result of any size in 900 s
     # needs CPU, which Lambda gives in proportion to memory: 1,769 MB is one whole vCPU.
     copy_memory_mb: int = 1769
+    # Prepare decodes and encodes video: memory buys CPU on Lambda (about 1.7 vCPU at 3008 MB), and
+    # /tmp holds an input and its converted copy.
+    prepare_memory_mb: int = 3008
+    prepare_storage_mb: int = 4096
+    # The inputs' recommended ranges per mode, as JSON overrides of the integrators' figures
+    # (lipsync_core.media.rules.InputSpec), e.g. {"basic": {"max_fps": 25}}.
+    input_specs: str = ""
     allow_local_urls: bool = False  # http and private result URLs: only for the offline runtime
     # Flow control, shared by every execution (0: unlimited). The service's limits are per action
     # and per req_key; ``flow_limits`` (JSON, per mode) overrides these defaults for one mode, e.g.

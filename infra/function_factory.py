@@ -63,6 +63,8 @@ class FunctionFactory:
         timeout: int,
         memory: int = 256,
         environment: dict[str, str] | None = None,
+        layers: list[lambda_.ILayerVersion] | None = None,  # its own, besides the shared ones
+        ephemeral_storage_mb: int | None = None,
     ) -> lambda_.Function:
         if self._sealed_by:
             raise FunctionsSealedError(
@@ -91,8 +93,9 @@ class FunctionFactory:
             architecture=self.target.cdk_architecture,
             handler="handler.handler",
             code=lambda_.Code.from_asset(str(FUNCTIONS_ROOT / name), exclude=BYTECODE),
-            layers=self.layers.in_order,
+            layers=self.layers.with_extra(layers or []),
             timeout=cdk.Duration.seconds(timeout),
+            ephemeral_storage_size=cdk.Size.mebibytes(ephemeral_storage_mb) if ephemeral_storage_mb else None,
             memory_size=memory,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
@@ -103,7 +106,7 @@ class FunctionFactory:
                 "POWERTOOLS_SERVICE_NAME": f"lipsync-{name.replace('_', '-')}",
             },
         )
-        self.layers.apply(function)
+        self.layers.apply(function, layers)
         self._built[name] = function
         return function
 

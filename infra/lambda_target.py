@@ -74,6 +74,13 @@ class LambdaTarget:
         return PIP_PLATFORMS[self.architecture]
 
     @property
+    def glibc_pip_platforms(self) -> tuple[str, ...]:
+        """Platforms whose wheels run here: the python3.12+ runtimes are Amazon Linux 2023 (glibc 2.34),
+        so manylinux_2_28 wheels (PyAV's, with FFmpeg) run too, besides manylinux2014."""
+        machine = self.pip_platform.removeprefix("manylinux2014_")
+        return (f"manylinux_2_28_{machine}", self.pip_platform)
+
+    @property
     def build_image(self) -> str:
         return f"public.ecr.aws/sam/build-{self.runtime_name}"
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
 
 from .lambda_target import LambdaTarget
-from .sources import CONSTRAINTS, LAYER_ROOT, POWERTOOLS_ROOT
+from .sources import CONSTRAINTS, LAYER_ROOT, MEDIA_LAYER_ROOT, POWERTOOLS_ROOT
 
 LAMBDA_ROOT = "/opt/python"  # where Lambda extracts a layer's python/ folder: tracebacks name it
 
@@ -30,6 +31,7 @@ def build_layer(
     target: LambdaTarget | None = None,
     requirements: Path = LAYER_ROOT / "requirements.txt",
     package: Path | None = LAYER_ROOT / "python" / "lipsync_core",
+    platforms: tuple[str, ...] | None = None,
 ) -> Path:
     """Install ``requirements`` for the target's platform, copy ``package`` beside them and compile.
 
@@ -40,7 +42,7 @@ def build_layer(
     folder = output_dir / "python"
     folder.mkdir(parents=True, exist_ok=True)
     if listed(requirements):
-        _install(requirements, folder, target)
+        _install(requirements, folder, target, platforms or (target.pip_platform,))
     if package is not None:
         shutil.copytree(
             package,
@@ -73,8 +75,9 @@ def listed(requirements: Path) -> bool:
     return any(lines)
 
 
-def _install(requirements: Path, folder: Path, target: LambdaTarget) -> None:
-    """``pip install --target`` for the Lambda platform, without the installers' records."""
+def _install(requirements: Path, folder: Path, target: LambdaTarget, platforms: tuple[str, ...]) -> None:
+    """``pip install --target`` for the Lambda platform(s), without the installers' records."""
+    platform_options = [option for platform in platforms for option in ("--platform", platform)]
     subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
         [
             sys.executable,
@@ -85,8 +88,7 @@ def _install(requirements: Path, folder: Path, target: LambdaTarget) -> None:
             "--disable-pip-version-check",
             "--target",
             str(folder),
-            "--platform",
-            target.pip_platform,
+            *platform_options,
             "--implementation",
             "cp",
             "--python-version",
@@ -115,25 +117,37 @@ def build_powertools_layer(output_dir: Path, *, target: LambdaTarget | None = No
     )
 
 
+def build_media_layer(output_dir: Path, *, target: LambdaTarget | None = None) -> Path:
+    """PyAV with FFmpeg (a manylinux_2_28 wheel), for the functions that read or convert media."""
+    target = target or LambdaTarget()
+    return build_layer(
+        output_dir,
+        target=target,
+        requirements=MEDIA_LAYER_ROOT / "requirements.txt",
+        package=None,
+        platforms=target.glibc_pip_platforms,
+    )
+
+
+LayerBuild = Callable[..., Path]  # (output_dir, *, target) -> the python/ folder
+
+
 @jsii.implements(ILocalBundling)
 class LocalLayerBundling:
     """CDK's hook: bundle on this machine instead of in a container."""
 
-    def __init__(self, target: LambdaTarget, *, powertools: bool = False) -> None:
+    def __init__(self, target: LambdaTarget, build: LayerBuild = build_layer) -> None:
         self.target = target
-        self.powertools = powertools
+        self.build = build
 
     def try_bundle(self, output_dir: str, *, image: object = None, **_: object) -> bool:
-        if self.powertools:
-            build_powertools_layer(Path(output_dir), target=self.target)
-        else:
-            build_layer(Path(output_dir), target=self.target)
+        self.build(Path(output_dir), target=self.target)
         return True
 
 
-def bundling_options(target: LambdaTarget, *, powertools: bool = False) -> BundlingOptions:
+def bundling_options(target: LambdaTarget, build: LayerBuild = build_layer) -> BundlingOptions:
     # The image is never pulled: local bundling always succeeds first.
     return BundlingOptions(
         image=DockerImage.from_registry(target.build_image),
-        local=LocalLayerBundling(target, powertools=powertools),
+        local=LocalLayerBundling(target, build),
     )

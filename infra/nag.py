@@ -112,6 +112,11 @@ def acknowledged(
             "AwsSolutions-SMG4": "The webhook signing key is shared with each receiver, so it changes only "
             "when its owner says so, not on a schedule.",
         },
+        "Preparation/prepare-role": {
+            _iam5("*"): XRAY,
+            _iam5(f"{media}/prepared/*"): "Prepare writes the converted copies of inputs under prepared/ "
+            "only (put, multipart abort); the wildcard is the key.",
+        },
         "InputReader/Role": {
             _iam5(f"{media}/*"): "Input URLs are presigned for objects anywhere in the pipeline's own "
             "bucket (uploads and user layouts): s3:GetObject and s3:GetObjectVersion only, one bucket, "

@@ -32,6 +32,7 @@ from .functions import EntryFunctions, EntryFunctionsProps, WorkflowFunctions
 from .monitoring import Monitoring, MonitoringProps
 from .nag import acknowledge_findings, acknowledged
 from .names import PipelineNames
+from .preparation import Preparation
 from .reconciliation import Reconciliation, ReconciliationProps
 from .resources import DeliveryProps, PipelineResources
 from .signing_layer import SigningLayer
@@ -82,7 +83,10 @@ class LipSyncPipeline(Construct):
         shared = resources.shared()
         self.bus = bus
         self.functions = WorkflowFunctions(self, "Functions", resources)
-        SigningRole(self, "InputReader", input_reader(resources, self.functions.submit))
+        self.preparation = Preparation(self, "Preparation", resources)
+        SigningRole(
+            self, "InputReader", input_reader(resources, self.functions.submit, self.preparation.function)
+        )
         self.workflow = JobWorkflow(self, "Workflow", WorkflowProps(**shared, functions=self.functions))
         state_machine = self.workflow.state_machine
         self.entry_functions = EntryFunctions(

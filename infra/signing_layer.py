@@ -10,7 +10,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .lambda_target import SUPPORTED_PYTHONS, LambdaTarget
-from .layer_bundling import bundling_options
+from .layer_bundling import build_powertools_layer, bundling_options
 from .sources import BYTECODE, LAYER_ROOT, POWERTOOLS_ROOT
 
 
@@ -37,7 +37,9 @@ class SigningLayer(Construct):
                 self,
                 "PowertoolsLayer",
                 code=lambda_.Code.from_asset(
-                    str(POWERTOOLS_ROOT), bundling=bundling_options(target, powertools=True), exclude=BYTECODE
+                    str(POWERTOOLS_ROOT),
+                    bundling=bundling_options(target, build_powertools_layer),
+                    exclude=BYTECODE,
                 ),
                 compatible_runtimes=[target.runtime],
                 compatible_architectures=[target.cdk_architecture],
@@ -51,13 +53,18 @@ class SigningLayer(Construct):
         tests ran with) win any clash with what the Powertools layer carries."""
         return [self.powertools, self.layer]
 
-    def apply(self, function: lambda_.Function) -> None:
+    def with_extra(self, extra: list[lambda_.ILayerVersion]) -> list[lambda_.ILayerVersion]:
+        """``in_order`` with a function's own layers (media) before ours, which stays last."""
+        return [self.powertools, *extra, self.layer]
+
+    def apply(self, function: lambda_.Function, extra: list[lambda_.ILayerVersion] | None = None) -> None:
         """What every function on these layers needs beyond its constructor's arguments."""
         # The layers in ``in_order``'s order: with ``recognizeLayerVersion`` on, CDK sorts a
         # function's layers by construct path, which would put Powertools last.
         cfn = function.node.default_child
         assert isinstance(cfn, lambda_.CfnFunction)
-        cfn.add_property_override("Layers", [layer.layer_version_arn for layer in self.in_order])
+        layers = self.with_extra(extra or [])
+        cfn.add_property_override("Layers", [layer.layer_version_arn for layer in layers])
         if self.target.python_version != SUPPORTED_PYTHONS[-1]:
             reason = (
                 f"{self.target.runtime_name} on purpose: the layers' bytecode is compiled by the runtime's "

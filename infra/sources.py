@@ -17,6 +17,7 @@ ROOT = PACKAGE if INSTALLED else PACKAGE.parent
 FUNCTIONS_ROOT = ROOT / "functions"
 LAYER_ROOT = ROOT / "layers" / "lipsync"
 POWERTOOLS_ROOT = ROOT / "layers" / "powertools"
+MEDIA_LAYER_ROOT = ROOT / "layers" / "media"
 RUNTIME_REQUIREMENTS = ROOT / "requirements" / "runtime.txt"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"  # pins the layers' transitive dependencies
 CDK_JSON = ROOT / "cdk.json"
@@ -29,6 +30,7 @@ SHIPPED = (
     "functions",
     "layers/lipsync",
     "layers/powertools",
+    "layers/media",
     "requirements/runtime.txt",
     "requirements/constraints.txt",
 )

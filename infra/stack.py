@@ -60,5 +60,9 @@ class LipSyncStack(cdk.Stack):
                 pipeline.webhooks.secret.secret_arn,
                 "The key that signs job webhooks (verify_webhook)",
             ),
+            "FailedDeliveriesQueueUrl": (
+                pipeline.entry_functions.failed_deliveries.queue_url,
+                "Deliveries that failed after every retry (lipsync webhooks failed --stack NAME)",
+            ),
         }.items():
             cdk.CfnOutput(self, name, value=value, description=description)

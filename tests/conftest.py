@@ -32,9 +32,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Media]:
     from tests.support.media import make_audio_only_mp4, make_indexed_video
 
     root = tmp_path_factory.mktemp("media")
-    make_talking_head(root / "face.mp4", seconds=1.0, width=160, height=120)
+    make_talking_head(root / "face.mp4", seconds=1.5, width=160, height=120)
     make_voice(root / "voice.wav", seconds=2.0)
-    make_voice(root / "short voice.wav", seconds=0.75)
+    make_voice(root / "short voice.wav", seconds=1.25)
     make_indexed_video(root / "indexed.mp4", frames=5, fps=10)
     make_audio_only_mp4(root / "audio-only.mp4")
     (root / "empty.mp4").write_bytes(b"")

@@ -290,13 +290,17 @@ class LipSync:
         return {name: str(urls[name]["s3_uri"]) for name in paths}
 
     def download(self, job: str | Mapping[str, Any], destination: str | os.PathLike[str]) -> Path:
-        """Save a succeeded job's result to ``destination`` (a file, or a directory to put it in).
-        The file appears whole or not at all."""
+        """Save a succeeded job's result to ``destination``: a file, or a folder to put
+        ``<job_id>.mp4`` in (an existing one, or any path ending with ``/``, made if need be). The file
+        appears whole or not at all."""
         record = self.get(job) if isinstance(job, str) else job
         output = record.get("output") or {}
         if record.get("status") != "SUCCEEDED" or not output.get("url"):
             raise LipSyncError(f"job {record.get('job_id')} has no result ({record.get('status')})")
         target = Path(destination)
+        # A path ending with a separator names a folder, as with cp: made if it does not exist yet.
+        if str(destination).endswith(("/", os.sep)):
+            target.mkdir(parents=True, exist_ok=True)
         if target.is_dir():
             target = target / f"{record['job_id']}.mp4"
         partial = target.with_name(f".{target.name}.part")

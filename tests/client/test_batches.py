@@ -60,7 +60,7 @@ def test_a_batch_of_fifty_lines_with_three_invalid(up: Up, session: Any, media: 
     batch = client.submit_batch(text, idempotency_key="batch-test-50")
     assert (batch["total"], batch["rejected_lines"]) == (47, 3)
     assert [error["line"] for error in batch["line_errors"]] == [7, 20, 33]
-    assert "not JSON" in batch["line_errors"][0]["reason"]
+    assert "not valid JSON" in batch["line_errors"][0]["reason"]
     assert "unknown option 'x'" in batch["line_errors"][1]["reason"]
     assert "cannot name its job_id" in batch["line_errors"][2]["reason"]
     batch_id = batch["batch_id"]

@@ -43,6 +43,10 @@ def test_upload_submit_wait_download(client: LipSync, media: Media, tmp_path: Pa
     assert saved == tmp_path / f"{job['job_id']}.mp4"
     assert abs(streams_and_durations(saved)["audio"] - 2.0) < 0.1
     assert [p.name for p in tmp_path.iterdir()] == [saved.name]  # no partial file left
+    # The README's `client.download(done, "out/")`: a trailing slash names a folder, made if missing.
+    into = client.download(job, f"{tmp_path / 'out'}/")
+    assert into == tmp_path / "out" / f"{job['job_id']}.mp4"
+    assert streams_and_durations(into) == streams_and_durations(saved)
 
 
 def test_get_and_list_newest_first(client: LipSync, media: Media) -> None:

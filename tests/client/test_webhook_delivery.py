@@ -5,9 +5,13 @@ that answers 500 gets the same message again."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,9 +25,10 @@ GUARD_SECONDS = 90  # only against a hung test
 
 
 class Receiver:
-    """Answers 500 to the first delivery and 204 afterwards; ``taken`` is set on the first 2xx."""
+    """Answers 500 to the first ``failures`` deliveries and 204 afterwards; ``taken`` is set on the
+    first 2xx."""
 
-    def __init__(self) -> None:
+    def __init__(self, failures: int = 1) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.taken = threading.Event()
         receiver = self
@@ -35,7 +40,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.received.append((dict(self.headers.items()), body))
-                status = 500 if len(receiver.received) == 1 else 204
+                status = 500 if len(receiver.received) <= failures else 204
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -48,8 +53,8 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    instance = Receiver()
+def receiver(request: pytest.FixtureRequest) -> Iterator[Receiver]:
+    instance = Receiver(getattr(request, "param", 1))
     instance.thread.start()
     yield instance
     instance.server.shutdown()
@@ -86,3 +91,43 @@ def test_a_signed_webhook_is_retried_after_a_500(
     assert delivered["data"]["job_id"] == job_id
     with pytest.raises(WebhookVerificationError, match="no signature matches"):
         verify_webhook(headers, body.replace(job_id.encode(), b"api-tampered"), secret)
+
+
+@pytest.mark.parametrize("receiver", [99], indirect=True)  # never takes it
+def test_a_delivery_that_always_fails_is_kept_where_the_user_reads_it(
+    up: Up, session: Any, media: Media, receiver: Receiver
+) -> None:
+    client = LipSync(up.api, session=session)
+    job_id = client.submit(
+        mode="lite",
+        video=media.url("face.mp4"),
+        audio=media.url("voice.wav"),
+        webhook={"url": receiver.url, "events": ["succeeded"]},
+    )["job_id"]
+    assert client.wait(job_id, interval=0.1)["status"] == "SUCCEEDED"
+    queue = up.document["failed_deliveries_queue_url"]
+    sqs = session.client("sqs", endpoint_url=up.document["aws"])
+    # Long polling (not a sleep): the record arrives once Lambda's retries are exhausted.
+    arrived = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20, VisibilityTimeout=0)
+    assert arrived.get("Messages"), "no failed delivery was kept"
+
+    listed = failed_as_the_banner_says(up)
+    [failure] = [f for f in listed if f["job_id"] == job_id]
+    assert (failure["event"], failure["tries"]) == ("succeeded", 3)
+    assert failure["error"] == "the webhook answered HTTP 500"
+    assert len(receiver.received) == 3
+    assert failed_as_the_banner_says(up) == listed  # reading keeps them
+
+
+def failed_as_the_banner_says(up: Up) -> Any:
+    """``lipsync webhooks failed --json`` after pasting the banner's exports into a clean shell."""
+    from lipsync.commands.up import _banner
+
+    banner = _banner(SimpleNamespace(**up.document), "iam")
+    assert f"--secret-id {up.document['webhook_secret_arn']}" in banner  # where the signing key is
+    exports = [line for line in banner.splitlines() if line.startswith("export ")]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LIPSYNC_"))}
+    script = "\n".join([*exports, f"{sys.executable} -m lipsync webhooks failed --json"])
+    listed = subprocess.run(["bash", "-c", script], env=clean, capture_output=True, text=True, check=False)
+    assert listed.returncode == 0, listed.stderr
+    return json.loads(listed.stdout)

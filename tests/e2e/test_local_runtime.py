@@ -198,3 +198,42 @@ def test_a_bad_manifest_is_reported(runtime: LocalRuntime, inputs: dict[str, Any
         s3.get_object(Bucket=inputs["bucket"], Key="rejections/jobs/broken.json")["Body"].read()
     )
     assert "not valid JSON" in report["reason"]
+
+
+# Each code integrators report beyond the contract, where the service reports it, and the outcome
+# docs/architecture.md (Errors) documents for it: the failed job's error name, or success after a retry.
+REPORTED_CODE_OUTCOMES = [
+    ("refuse", 50214, "VolcInvalidRequestError"),
+    ("refuse", 50215, "VolcInvalidRequestError"),
+    ("refuse", 50411, "VolcContentModerationError"),
+    ("refuse", 50412, "VolcContentModerationError"),
+    ("refuse", 50413, "VolcContentModerationError"),
+    ("refuse", 50518, "VolcContentModerationError"),
+    ("refuse", 50501, None),  # retryable: the state machine tries again, and the job succeeds
+    ("task_failed", 50516, "VolcContentModerationError"),
+    ("task_failed", 50520, "VolcTaskFailedError"),
+    ("task_failed", 60102, "VolcTaskFailedError"),
+]
+
+
+@pytest.mark.parametrize(("fault", "code", "error_name"), REPORTED_CODE_OUTCOMES)
+def test_a_reported_code_ends_the_job_as_documented(
+    runtime: LocalRuntime, inputs: dict[str, Any], fault: str, code: int, error_name: str | None
+) -> None:
+    assert runtime.endpoints
+    rule = {"fault": fault, "code": code, "count": 1}
+    runtime.emulator.admin.add_faults({**rule, "action": "CVSubmitTask"} if fault == "refuse" else rule)
+    before = runtime.emulator.admin.submissions()["total"]
+    job_id = requests.post(f"{runtime.endpoints.api}/jobs", json=inputs["request"], timeout=30).json()[
+        "job_id"
+    ]
+    event = terminal(runtime, job_id)
+    paid = runtime.emulator.admin.submissions()["total"] - before
+    assert runtime.emulator.admin.faults()[0]["fired"] == 1
+    if error_name is None:
+        assert (event["detail-type"], paid) == ("LipSync Job Succeeded", 1)
+        return
+    assert event["detail-type"] == "LipSync Job Failed"
+    error = event["detail"]["error"]
+    assert (error["name"], error["code"], error["retryable"]) == (error_name, code, False)
+    assert paid == (1 if fault == "task_failed" else 0)

@@ -139,8 +139,8 @@ def test_a_voice_shorter_than_the_video_cuts_the_video(
 ) -> None:
     out = render_job(emulator, media, tmp_path, "lite", "face.mp4", "short voice.wav")
     info = streams_and_durations(out)
-    assert abs(info["video"] - 0.75) <= 1 / info["fps"]
-    assert abs(info["audio"] - 0.75) <= 1 / info["fps"]
+    assert abs(info["video"] - 1.25) <= 1 / info["fps"]
+    assert abs(info["audio"] - 1.25) <= 1 / info["fps"]
 
 
 def test_frame_sequence_rules() -> None:

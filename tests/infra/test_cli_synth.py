@@ -34,12 +34,16 @@ def test_the_npm_cli_synthesizes_the_stack_and_bundles_the_layer(tmp_path: Path)
     )
     assert result.returncode == 0, result.stderr[-3000:]
     template = json.loads((tmp_path / "LipSync.template.json").read_text())
-    [layer] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"]
-    asset = tmp_path / layer["Metadata"]["aws:asset:path"] / "python"
-    assert sorted(p.name for p in asset.iterdir() if p.is_dir() and "dist-info" not in p.name) == [
-        "certifi",
-        "idna",
-        "lipsync_core",
-        "requests",
-        "urllib3",
-    ]
+    layers = {
+        r["Properties"]["Description"]: tmp_path / r["Metadata"]["aws:asset:path"] / "python"
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::LayerVersion"
+    }
+    [signing] = [path for description, path in layers.items() if "lipsync_core" in description]
+    [media] = [path for description, path in layers.items() if "PyAV" in description]
+    assert packages(signing) == ["certifi", "idna", "lipsync_core", "requests", "urllib3"]
+    assert packages(media) == ["av", "av.libs"]  # PyAV and the FFmpeg libraries its wheel carries
+
+
+def packages(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and "dist-info" not in p.name)

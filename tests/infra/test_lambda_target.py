@@ -33,6 +33,21 @@ def layers_of(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: r["Properties"] for k, r in resources if r["Type"] == "AWS::Lambda::LayerVersion"}
 
 
+def media_layer_id(layers: dict[str, dict[str, Any]]) -> str:
+    [media] = [k for k, p in layers.items() if "PyAV" in p["Description"]]
+    return media
+
+
+def expected_layers(function: dict[str, Any], first: str, signing: str, media: str) -> list[dict[str, str]]:
+    """Powertools first, the signing layer last; prepare's own media layer between them."""
+    own = (
+        [{"Ref": media}]
+        if function["Environment"]["Variables"].get("POWERTOOLS_SERVICE_NAME") == ("lipsync-prepare")
+        else []
+    )
+    return [{"Ref": first}, *own, {"Ref": signing}]
+
+
 def is_powertools(parameter: dict[str, Any]) -> bool:
     return str(parameter.get("Default", "")).startswith("/aws/service/powertools/")
 
@@ -66,17 +81,18 @@ def test_every_runtime_string_derives_from_one_target(
     assert len(functions) >= 5
     assert {f["Runtime"] for f in functions} == {target.runtime_name} == {"python3.13"}
     assert {tuple(f["Architectures"]) for f in functions} == {(architecture,)}
-    [layer] = [
-        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"
-    ]
-    assert layer["CompatibleRuntimes"] == ["python3.13"]
-    assert layer["CompatibleArchitectures"] == [architecture]
+    layers = layers_of(template)
+    assert len(layers) == 2  # the signing layer and the media layer
+    for layer in layers.values():
+        assert layer["CompatibleRuntimes"] == ["python3.13"]
+        assert layer["CompatibleArchitectures"] == [architecture]
     [parameter] = [p["Default"] for p in template["Parameters"].values() if is_powertools(p)]
     assert parameter == f"/aws/service/powertools/python/{architecture}/python3.13/{powertools_version()}"
     # What the layer is bundled for: the same target, so the same platform and Python.
     [signing] = [n for n in stack.node.find_all() if n.node.id == "SigningLayer"]
     assert signing.target == target
     assert target.pip_platform.endswith(platform)
+    assert all(p.endswith(platform) for p in target.glibc_pip_platforms)
     assert target.build_image.endswith("build-python3.13")
 
 
@@ -95,10 +111,12 @@ def test_the_powertools_version_is_pinned_once_and_agrees_everywhere() -> None:
 
 def test_the_signing_layer_comes_last_so_its_files_win(tmp_path: Path) -> None:
     template, _ = synthesize(tmp_path, powertools_layer="managed")
-    [layer_id] = layers_of(template)
+    layers = layers_of(template)
+    media = media_layer_id(layers)
+    [layer_id] = [k for k in layers if k != media]
     [parameter_id] = [k for k, p in template["Parameters"].items() if is_powertools(p)]
     for function in our_functions(template):
-        assert function["Layers"] == [{"Ref": parameter_id}, {"Ref": layer_id}]
+        assert function["Layers"] == expected_layers(function, parameter_id, layer_id, media)
 
 
 def test_by_default_our_own_powertools_layer_is_bundled_so_any_region_deploys(tmp_path: Path) -> None:
@@ -107,11 +125,12 @@ def test_by_default_our_own_powertools_layer_is_bundled_so_any_region_deploys(tm
     assert not [p for p in template.get("Parameters", {}).values() if is_powertools(p)]
     layers = layers_of(template)
     [powertools_id] = [k for k, p in layers.items() if "Powertools" in p["Description"]]
-    [signing_id] = [k for k in layers if k != powertools_id]
+    media = media_layer_id(layers)
+    [signing_id] = [k for k in layers if k not in (powertools_id, media)]
     assert powertools_version() in layers[powertools_id]["Description"]
     assert layers[powertools_id]["CompatibleArchitectures"] == ["arm64"]
     for function in our_functions(template):
-        assert function["Layers"] == [{"Ref": powertools_id}, {"Ref": signing_id}]
+        assert function["Layers"] == expected_layers(function, powertools_id, signing_id, media)
 
 
 @pytest.mark.parametrize(

@@ -55,8 +55,8 @@ def actions(statements: list[dict[str, Any]]) -> set[str]:
 
 def test_the_core_resources(template: Template) -> None:
     ours = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
-    assert len(ours) == 9, (
-        "submit, poll, copy_result, record_failure, start, api, reconcile, batch_progress, webhook"
+    assert len(ours) == 10, (
+        "submit, poll, copy_result, record_failure, start, api, reconcile, batch_progress, webhook, prepare"
     )
     for function in ours.values():
         assert function["Properties"]["Runtime"] == LambdaTarget().runtime_name
@@ -391,7 +391,7 @@ def test_alarms_exist_for_the_named_metrics(template: Template) -> None:
         if "MetricStat" in m
     }
     assert {"ThrottledRequests", "SystemErrors"} <= table_metrics
-    assert len(alarms) == 2 + 2 * 9 + 1 + 3 + 2
+    assert len(alarms) == 2 + 2 * 10 + 1 + 3 + 2
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the topic"
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
@@ -406,7 +406,7 @@ def test_every_function_of_ours_has_its_error_and_throttle_alarms(template: Temp
             [dimension] = properties["Dimensions"]
             assert dimension["Name"] == "FunctionName"
             watched.setdefault(dimension["Value"]["Ref"], set()).add(properties["MetricName"])
-    assert len(ours) == 9
+    assert len(ours) == 10
     assert watched == {logical_id: {"Errors", "Throttles"} for logical_id in ours}
 
 

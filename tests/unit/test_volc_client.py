@@ -14,6 +14,7 @@ import pytest
 from lipsync_core.volc import (
     VolcAuthError,
     VolcClient,
+    VolcContentModerationError,
     VolcError,
     VolcInvalidRequestError,
     VolcSubmitUnconfirmedError,
@@ -22,6 +23,7 @@ from lipsync_core.volc import (
     VolcUnavailableError,
     VolcUnknownError,
 )
+from lipsync_core.volc.errors import outcome_of
 from lipsync_core.volc.models import RequestValidationError
 from tests.support.scripted_server import Reply, ScriptedServer, scripted_server
 
@@ -125,12 +127,39 @@ DOCUMENTED = [
     (404, 50429, VolcThrottledError),
     (429, 50430, VolcThrottledError),
     (500, 50500, VolcUnavailableError),
-    (200, 50413, VolcTaskFailedError),
     (418, 12345, VolcUnknownError),
 ]
+# Codes integrators report beyond the contract (../shared/volcengine/README.md) and the class each is
+# documented to have (docs/architecture.md, Errors): too long and invalid inputs are the caller's to
+# fix; 5041x, 50511-50516 and 50518 are moderation; 50501 is retried as integrators retry it; 50520 and
+# no face end the job.
+REPORTED = [
+    (400, 50214, VolcInvalidRequestError),
+    (400, 50215, VolcInvalidRequestError),
+    (200, 50411, VolcContentModerationError),
+    (200, 50412, VolcContentModerationError),
+    (200, 50413, VolcContentModerationError),
+    (500, 50501, VolcUnavailableError),
+    (200, 50511, VolcContentModerationError),
+    (200, 50512, VolcContentModerationError),
+    (200, 50514, VolcContentModerationError),
+    (200, 50516, VolcContentModerationError),
+    (200, 50518, VolcContentModerationError),
+    (200, 50520, VolcTaskFailedError),
+    (200, 60102, VolcTaskFailedError),
+]
+OUTCOMES = {
+    VolcThrottledError: "retryable",
+    VolcUnavailableError: "retryable",
+    VolcContentModerationError: "moderation",
+    VolcInvalidRequestError: "terminal",
+    VolcAuthError: "terminal",
+    VolcTaskFailedError: "terminal",
+    VolcUnknownError: "terminal",
+}
 
 
-@pytest.mark.parametrize(("http_status", "code", "error_class"), DOCUMENTED)
+@pytest.mark.parametrize(("http_status", "code", "error_class"), DOCUMENTED + REPORTED)
 def test_service_codes_map_to_typed_errors(
     server: ScriptedServer, client: VolcClient, http_status: int, code: int, error_class: type[VolcError]
 ) -> None:
@@ -143,13 +172,30 @@ def test_service_codes_map_to_typed_errors(
     with pytest.raises(error_class) as caught:
         client.submit_task("lite", VIDEO, AUDIO)
     error = caught.value
+    assert type(error) is error_class
     assert (error.code, error.http_status, error.request_id) == (code, http_status, f"rid-{code}")
     assert error.retryable is (error_class in (VolcThrottledError, VolcUnavailableError))
+    assert outcome_of(error_class) == OUTCOMES[error_class]
     assert f"msg {code}" in str(error)
     assert f"rid-{code}" in str(error)
 
 
-def test_a_done_task_with_a_failure_code_raises_task_failed(
+@pytest.mark.parametrize(("code", "error_class"), [(code, cls) for _, code, cls in REPORTED])
+def test_a_task_done_with_a_reported_code_fails_as_documented(
+    server: ScriptedServer, client: VolcClient, code: int, error_class: type[VolcError]
+) -> None:
+    """A task that ends with one of these codes is never asked again: moderation stays moderation,
+    everything else (even a code that is retryable at submit) is the task's failure."""
+    server.reply(
+        Reply(body={"code": code, "message": f"m{code}", "request_id": "r", "data": {"status": "done"}})
+    )
+    with pytest.raises(VolcTaskFailedError) as caught:
+        client.get_result("basic", "1")
+    expected = error_class if error_class is VolcContentModerationError else VolcTaskFailedError
+    assert (type(caught.value), caught.value.code) == (expected, code)
+
+
+def test_a_moderated_task_answered_without_data_is_moderation(
     server: ScriptedServer, client: VolcClient
 ) -> None:
     server.reply(
@@ -166,7 +212,7 @@ def test_a_done_task_with_a_failure_code_raises_task_failed(
     )
     with pytest.raises(VolcTaskFailedError, match="Post Text Risk Not Pass") as caught:
         client.get_result("lite", "1")
-    assert caught.value.to_dict()["error"] == "VolcTaskFailedError"
+    assert caught.value.to_dict()["error"] == "VolcContentModerationError"
 
 
 def test_done_with_an_unlisted_failure_code_in_a_query_is_a_task_failure(

@@ -49,7 +49,9 @@ def function_memory_mb(template_path: Path) -> int:
     [memory] = [
         r["Properties"]["MemorySize"]
         for r in resources.values()
-        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Timeout"] == 900
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME")
+        == "lipsync-copy-result"
     ]
     return int(memory)
 

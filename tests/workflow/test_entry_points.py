@@ -88,6 +88,32 @@ def test_a_new_version_of_a_manifest_is_a_new_job(pipeline: Pipeline) -> None:
 
 
 @pytest.mark.parametrize(
+    ("key", "body", "reason"),
+    [
+        ("jobs/bad one.json", b"{not json", "not valid JSON"),
+        ("jobs/bad batch.jsonl", b"\n \n", "the batch has no requests"),
+        ("jobs/bom batch.jsonl", '\ufeff{"mode": "lite"}'.encode(), "byte order mark"),
+    ],
+)
+def test_every_rejected_manifest_gets_its_report(
+    pipeline: Pipeline, key: str, body: Any, reason: str
+) -> None:
+    """README: an invalid manifest gets a report at rejections/<key> and a Rejected event (a batch
+    refused whole too)."""
+    check_rejected(pipeline, key, body, reason)
+
+
+def test_a_manifest_deleted_before_it_is_read_is_reported(pipeline: Pipeline) -> None:
+    delivery = upload_manifest(pipeline, "jobs/gone.json", pipeline.request())
+    version = delivery["Records"][0]["s3"]["object"]["versionId"]  # the bucket is versioned
+    boto3.client("s3").delete_object(Bucket=pipeline.bucket, Key="jobs/gone.json", VersionId=version)
+    [outcome] = call("start", delivery)["outcomes"]
+    assert outcome["rejected_reason"] == "the manifest was deleted before it could be read"
+    [event] = bus_events(pipeline, "LipSync Job Rejected")
+    assert event["detail"]["reference"]["report_key"] == "rejections/jobs/gone.json"
+
+
+@pytest.mark.parametrize(
     ("body", "reason"),
     [
         (b"{not json", "not valid JSON"),
@@ -104,7 +130,10 @@ def test_a_new_version_of_a_manifest_is_a_new_job(pipeline: Pipeline) -> None:
     ],
 )
 def test_an_invalid_manifest_is_reported_and_announced(pipeline: Pipeline, body: Any, reason: str) -> None:
-    key = "jobs/bad one.json"
+    check_rejected(pipeline, "jobs/bad one.json", body, reason)
+
+
+def check_rejected(pipeline: Pipeline, key: str, body: Any, reason: str) -> None:
     [outcome] = call("start", upload_manifest(pipeline, key, body))["outcomes"]
     assert outcome["job_id"] is None
     assert reason in outcome["rejected_reason"]

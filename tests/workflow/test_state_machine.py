@@ -111,7 +111,7 @@ def test_a_terminal_failure_ends_in_one_failed_event_and_no_output(pipeline: Pip
     event = the_one_event(pipeline, "job-moderated")
     assert event["detail-type"] == "LipSync Job Failed"
     error = event["detail"]["error"]
-    assert (error["name"], error["code"], error["retryable"]) == ("VolcTaskFailedError", 50413, False)
+    assert (error["name"], error["code"], error["retryable"]) == ("VolcContentModerationError", 50413, False)
     assert "Post Text Risk Not Pass" in error["message"]
     assert error["request_id"]
     record = pipeline.record("job-moderated")

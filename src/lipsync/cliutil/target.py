@@ -68,6 +68,27 @@ def add_service_limit_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="unfinished tasks per mode at once, as the service allows (0: no limit)",
     )
+    add_input_limits_argument(group)
+
+
+def add_input_limits_argument(parser: Any) -> None:
+    parser.add_argument(
+        "--input-limits",
+        default="",
+        metavar="SPEC",
+        help="input durations per mode, e.g. 'lite.max_voice_seconds=30,basic.max_video_seconds=60' "
+        "(default: what integrators report: voices of 1-240 s on lite, 1-150 s on basic)",
+    )
+
+
+def input_limits(args: argparse.Namespace) -> Any:
+    """The emulator's input limits: the reported defaults, changed by ``--input-limits``."""
+    from lipsync.emulator.input_limits import InputLimits
+
+    try:
+        return InputLimits().with_spec(getattr(args, "input_limits", "") or "")
+    except ValueError as error:
+        raise InputError(f"--input-limits: {error}") from None
 
 
 def service_config(args: argparse.Namespace) -> Any:
@@ -77,4 +98,4 @@ def service_config(args: argparse.Namespace) -> Any:
     qps, unfinished = getattr(args, "service_qps", 0), getattr(args, "service_unfinished", 0)
     if qps < 0 or unfinished < 0:
         raise InputError("--service-qps and --service-unfinished must not be negative")
-    return ServiceConfig(qps=qps, concurrency=unfinished)
+    return ServiceConfig(qps=qps, concurrency=unfinished, input_limits=input_limits(args))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from lipsync.cliutil import output as codes
 from lipsync.cliutil.arguments import add_command
 from lipsync.cliutil.output import Output
+from lipsync.cliutil.target import add_input_limits_argument, input_limits
 
 if TYPE_CHECKING:
     from lipsync.cliutil.arguments import Subcommands
@@ -32,6 +33,7 @@ def register(subcommands: Subcommands) -> None:
     )
     serving.add_argument("--result-url-ttl", type=float, default=3600.0, help="seconds a result URL lives")
     serving.add_argument("--render-workers", type=int, default=2, help="threads rendering results")
+    add_input_limits_argument(serving)
 
 
 def emulator(args: argparse.Namespace, out: Output) -> int:
@@ -48,6 +50,7 @@ def emulator(args: argparse.Namespace, out: Output) -> int:
         concurrency=args.concurrency,
         result_url_ttl_seconds=args.result_url_ttl,
         render_workers=args.render_workers,
+        input_limits=input_limits(args),
     )
     try:
         instance = Emulator(

@@ -119,7 +119,7 @@ def _banner(endpoints: Any, auth: str, limits: str = "") -> str:
 In another shell (moto accepts any credentials; the region must be this one):
 export AWS_ENDPOINT_URL={aws} AWS_DEFAULT_REGION={endpoints_region()}
 export AWS_ACCESS_KEY_ID={LOCAL_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={LOCAL_SECRET_ACCESS_KEY}
-export LIPSYNC_ENDPOINT={api}
+export LIPSYNC_ENDPOINT={api} LIPSYNC_FAILED_DELIVERIES_QUEUE={endpoints.failed_deliveries_queue_url}
 
 Start a job:
   lipsync run face.mp4 voice.wav --endpoint {api}
@@ -130,6 +130,10 @@ Start a job:
   aws events put-events --entries '{event}'
 Follow it:   lipsync status JOB_ID   lipsync list   lipsync events --follow
 Results:     aws s3 ls s3://{endpoints.bucket}/outputs/
+Webhooks:    signed with the key this prints (verify_webhook(headers, body, secret)):
+  aws secretsmanager get-secret-value --query SecretString --output text \
+    --secret-id {endpoints.webhook_secret_arn}
+  deliveries that failed after every retry are kept: lipsync webhooks failed
 
 Ctrl-C stops everything."""
 

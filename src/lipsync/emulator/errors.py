@@ -43,6 +43,38 @@ def body_size_limited(message: str) -> ServiceError:
     return ServiceError(50213, f"Request Body Size Limited: {message}", 400)
 
 
+def video_too_long(message: str) -> ServiceError:
+    return ServiceError(50214, f"ECVideoTimeTooLong: {message}", 400)
+
+
+def invalid_inputs(message: str) -> ServiceError:
+    return ServiceError(50215, f"Invalid Inputs: {message}", 400)
+
+
+# Codes integrators report beyond the contract (see ../shared/volcengine/README.md), as faults answer
+# them: the message (ours, except 50413's, which was observed) and the HTTP status. Moderation is
+# answered with HTTP 200 and ``data: null``, as the SDK observation shows.
+REPORTED_CODES: dict[int, tuple[str, int]] = {
+    50214: ("ECVideoTimeTooLong: the input is too long", 400),
+    50215: ("Invalid Inputs", 400),
+    50411: ("Pre Img Risk Not Pass", 200),
+    50412: ("Pre Text Risk Not Pass", 200),
+    50413: ("Post Text Risk Not Pass", 200),
+    50501: ("Internal Error", 500),
+    50516: ("Post Video Risk Not Pass", 200),
+    50518: ("Pre Video Risk Not Pass", 200),
+    50520: ("Generation Failed", 200),
+    60102: ("No Face Detected", 200),
+}
+MODERATION_CODES = frozenset({*range(50410, 50420), *range(50511, 50519)})
+
+
+def reported(code: int, message: str | None = None) -> ServiceError:
+    """One of ``REPORTED_CODES`` (or any code, answered with HTTP 400), as the service answers it."""
+    known_message, status = REPORTED_CODES.get(code, (f"Error {code}", 400))
+    return ServiceError(code, message or known_message, status)
+
+
 QPS_LIMITED = 50429
 CONCURRENCY_LIMITED = 50430
 

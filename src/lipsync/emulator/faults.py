@@ -6,6 +6,11 @@ request order always give the same faults. Rules come from ``--faults`` or the a
 
 Spec syntax (``--faults``): rules separated by ``;``, each ``name[:key=value,...]``, e.g.
 ``throttle:rate=0.2;internal:count=2,action=CVGetResult;task_failed:code=50413``.
+
+A service code answers as the service reports it: ``refuse:code=50214,action=CVSubmitTask`` refuses a
+call (the input checks and input moderation, at submit), ``task_failed:code=60102`` ends a task without
+a video (no face, output moderation); a code the emulator knows (``errors.REPORTED_CODES``) brings its
+message and HTTP status.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 # Faults on an API call, before it reaches the service.
-CALL_FAULTS = {"throttle", "concurrency", "internal", "html_error", "reset", "slow"}
+CALL_FAULTS = {"throttle", "concurrency", "internal", "refuse", "html_error", "reset", "slow"}
 # Faults on a task, seen by CVGetResult.
 TASK_FAULTS = {"task_failed", "expired", "not_found"}
 # Faults on result downloads.
@@ -36,8 +41,8 @@ class FaultRule:
     task_id: str | None = None  # for task and download faults: one task, or any when unset
     count: int | None = None  # fire at most this many times (None: unbounded)
     rate: float = 1.0  # chance of firing on a matching request
-    code: int = 50413  # task_failed: the code of the failed task
-    message: str = "Post Text Risk Not Pass"  # task_failed: its message
+    code: int = 50413  # refuse, task_failed: the service code answered
+    message: str | None = None  # refuse, task_failed: its message (default: the code's own)
     delay: float = 35.0  # slow / slow_download: seconds (slow_download: for the whole body)
     status: int = 502  # html_error: the HTTP status
     fired: int = 0

@@ -153,11 +153,15 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 self._send(rule.status, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
                 return
             else:
-                fault_error = {
-                    "throttle": errors.qps_limited,
-                    "concurrency": errors.concurrency_limited,
-                    "internal": errors.internal_error,
-                }[rule.fault]()
+                fault_error = (
+                    errors.reported(rule.code, rule.message)
+                    if rule.fault == "refuse"
+                    else {
+                        "throttle": errors.qps_limited,
+                        "concurrency": errors.concurrency_limited,
+                        "internal": errors.internal_error,
+                    }[rule.fault]()
+                )
                 self._envelope_error(fault_error, request_id, started)
                 return
 

@@ -22,6 +22,7 @@ from lipsync_core.volc.models import OPTION_SPECS, Mode
 from . import errors
 from .clock import EmulatorClock
 from .faults import TASK_FAULTS, FaultInjector
+from .input_limits import InputLimits
 from .rate_limit import QpsLimiter
 from .rendering import Limits, Retime, download, probe_audio, probe_video, render
 
@@ -44,6 +45,7 @@ class ServiceConfig:
     # multiprocessing start method but fork, it re-imports the main script (which needs a main guard).
     render_in_processes: bool = False
     limits: Limits = field(default_factory=Limits)
+    input_limits: InputLimits = field(default_factory=InputLimits)  # durations per mode
 
 
 @dataclass
@@ -145,6 +147,9 @@ class LipSyncService:
             )
             video = probe_video(task_dir / "template", limits)
             voice = probe_audio(task_dir / "voice")
+            self.config.input_limits.of(mode).check(
+                mode, voice_seconds=voice.duration, video_seconds=video.duration
+            )
             start = float(options.get("templ_start_seconds", 0.0))
             if video.duration and start >= video.duration:
                 raise errors.invalid_args(
@@ -197,7 +202,7 @@ class LipSyncService:
         status, progress = self.status_of(task)
         if status == "done" and task.failure is not None:
             code, message = task.failure
-            if code in range(50410, 50420):  # moderation: answered without data, as observed
+            if code in errors.MODERATION_CODES:  # answered without data, as observed
                 return code, message, None
             return code, message, _data("done", progress=progress)
         if status != "done":
@@ -254,7 +259,7 @@ class LipSyncService:
         if rule is None:
             return
         if rule.fault == "task_failed":
-            task.failure = (rule.code, rule.message)
+            task.failure = (rule.code, errors.reported(rule.code, rule.message).message)
         else:
             task.forced_status = rule.fault
 

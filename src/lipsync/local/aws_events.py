@@ -164,3 +164,21 @@ def scheduled_event() -> dict[str, Any]:
         "resources": [],
         "detail": {},
     }
+
+
+def failure_record(function: str, event: dict[str, Any], error: Exception, tries: int) -> dict[str, Any]:
+    """What Lambda sends an asynchronous invocation's on-failure destination once retries are exhausted
+    (its "invocation record")."""
+    return {
+        "version": "1.0",
+        "timestamp": _now(),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": tries,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": type(error).__name__, "errorMessage": str(error)},
+    }

@@ -52,6 +52,8 @@ class LocalEndpoints:
     bus: str
     table: str
     state_machine_arn: str
+    webhook_secret_arn: str  # the key webhooks are signed with
+    failed_deliveries_queue_url: str  # deliveries that failed after every retry (webhooks among them)
 
 
 class LocalRuntime:
@@ -144,6 +146,8 @@ class LocalRuntime:
             bus=stack.bus,
             table=stack.table,
             state_machine_arn=stack.state_machine_arn,
+            webhook_secret_arn=stack.webhook_secret_arn,
+            failed_deliveries_queue_url=stack.failed_deliveries_queue_url,
         )
         return self.endpoints
 

@@ -88,6 +88,8 @@ class Endpoints:
     state_machine_arn: str
     secret_arn: str
     events_queue_url: str
+    webhook_secret_arn: str = ""
+    failed_deliveries_queue_url: str = ""  # what Lambda's on-failure destinations keep
 
 
 class LocalStack:
@@ -148,10 +150,19 @@ class LocalStack:
                 s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         for lid in template.of_type(TABLE):
             self._create_table(lid)
-        secret_arn = ""
+        secret_arn = webhook_secret_arn = ""
         for lid in template.of_type("AWS::SecretsManager::Secret"):
             arn = self._create_secret(lid)
             secret_arn = arn if self._holds_volc_keys(lid) else secret_arn
+            webhook_secret_arn = arn if "/Webhooks/" in template.cdk_path(lid) else webhook_secret_arn
+        sqs = boto3.client("sqs", region_name=REGION)
+        queues = {
+            lid: sqs.create_queue(QueueName=template.physical[lid].name)["QueueUrl"]
+            for lid in template.of_type("AWS::SQS::Queue")
+        }
+        failed_deliveries = next(
+            (url for lid, url in queues.items() if "/FailedDeliveries/" in template.cdk_path(lid)), ""
+        )
         bus = ""
         for lid in template.of_type("AWS::Events::EventBus"):
             bus = template.physical[lid].name
@@ -170,6 +181,8 @@ class LocalStack:
             state_machine_arn=state_machine_arn,
             secret_arn=secret_arn,
             events_queue_url=queue_url,
+            webhook_secret_arn=webhook_secret_arn,
+            failed_deliveries_queue_url=failed_deliveries,
         )
         return self.endpoints
 

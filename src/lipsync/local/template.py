@@ -70,6 +70,9 @@ def physical_resource(stack: str, logical_id: str, resource: dict[str, Any]) -> 
     if kind == "AWS::StepFunctions::StateMachine":
         arn = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
         return PhysicalResource(logical_id, kind, arn, arn)
+    if kind == "AWS::SQS::Queue":
+        queue = props.get("QueueName", name)
+        return PhysicalResource(logical_id, kind, queue, f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue}")
     if kind == "AWS::IAM::Role":
         return PhysicalResource(logical_id, kind, name, f"arn:aws:iam::{ACCOUNT_ID}:role/{name}")
     if kind == "AWS::Logs::LogGroup":

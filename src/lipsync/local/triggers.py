@@ -4,7 +4,10 @@ moto's EventBridge rules do not invoke Lambda, and its S3-to-Lambda notification
 each trigger in the template is mirrored by an SQS queue that moto *does* deliver to (a bus rule with
 the template's own event pattern; a bucket notification with the template's own key filter), and a
 dispatcher thread per queue hands each message to the function the template names, in the shape
-AWS gives it. A message whose handler fails is retried, then dropped with an error logged.
+AWS gives it. A message whose handler fails is retried, as Lambda retries an asynchronous invocation
+(three tries in all), then goes where the function's on-failure destination says (an
+``AWS::Lambda::EventInvokeConfig`` in the template: the failed-deliveries queue), as Lambda's
+invocation record; without one it is dropped with an error logged.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from urllib.parse import unquote_plus
 
 import boto3
 
-from .aws_events import s3_object_created, scheduled_event
+from .aws_events import failure_record, s3_object_created, scheduled_event
 from .lambda_functions import FunctionRegistry
 from .template import ACCOUNT_ID, REGION, Template
 
@@ -74,6 +77,7 @@ class TriggerDispatcher:
         self.routes: list[Route] = []
         self.schedules: list[tuple[str, float]] = []  # (function, period in seconds on AWS)
         self.delivered: list[tuple[str, bool]] = []  # (function, succeeded), for inspection
+        self.on_failure: dict[str, str] = {}  # function -> the queue its failed invocations go to
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -106,6 +110,14 @@ class TriggerDispatcher:
             events.put_rule(Name=name, EventBusName=bus, EventPattern=pattern)
             events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "mirror", "Arn": arn}])
             self.routes += [Route(url, f, _eventbridge_translate) for f in functions]
+        sqs = boto3.client("sqs", region_name=REGION)
+        for lid in self.template.of_type("AWS::Lambda::EventInvokeConfig"):
+            props = self.template.resources[lid]["Properties"]
+            destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            if destination:
+                queue = str(self.template.resolve(destination)).rsplit(":", 1)[-1]
+                function = str(self.template.resolve(props["FunctionName"]))
+                self.on_failure[function] = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         s3 = boto3.client("s3", region_name=REGION)
         for lid in self.template.of_type("Custom::S3BucketNotifications"):
             props = self.template.resources[lid]["Properties"]
@@ -184,13 +196,25 @@ class TriggerDispatcher:
                 if body.get("Event") == "s3:TestEvent":  # S3 sends one when notifications are configured
                     sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])
                     continue
+                event = route.translate(body)
+                failure: Exception | None = None
                 try:
-                    self.registry.call(route.function, route.translate(body))
-                    succeeded = True
-                except Exception:
+                    self.registry.call(route.function, event)
+                except Exception as error:
                     logger.exception("local trigger: %s failed", route.function)
-                    succeeded = False
-                self.delivered.append((route.function, succeeded))
+                    failure = error
+                self.delivered.append((route.function, failure is None))
                 receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-                if succeeded or receives >= MAX_RECEIVES:
+                if failure is not None and receives >= MAX_RECEIVES:
+                    self._keep_failure(sqs, route.function, event, failure, receives)
+                if failure is None or receives >= MAX_RECEIVES:
                     sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _keep_failure(
+        self, sqs: Any, function: str, event: dict[str, Any], error: Exception, tries: int
+    ) -> None:
+        """Retries exhausted: Lambda's invocation record to the function's on-failure destination."""
+        queue = self.on_failure.get(function)
+        if queue is not None:
+            record = failure_record(function, event, error, tries)
+            sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(record, default=str))

@@ -1,32 +1,27 @@
 """A video or voice file decoded as the service would (PyAV): its streams, size and duration, or why it
-cannot serve, in one sentence (``MediaError``)."""
+cannot serve, in one sentence (``MediaError``, shared with the layer's header probe)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
 
+from lipsync_core.media.errors import MediaError, MediaProblem
+
+__all__ = [
+    "MAX_VIDEO_SIDE",
+    "AudioInfo",
+    "MediaError",
+    "MediaProblem",
+    "VideoInfo",
+    "probe_audio",
+    "probe_video",
+]
 MAX_VIDEO_SIDE = 4096  # pixels; the service refuses larger videos
-
-
-class MediaProblem(StrEnum):
-    EMPTY = "empty"  # no bytes, no stream of the kind, or a stream without frames or samples
-    UNDECODABLE = "undecodable"
-    TOO_LARGE = "too_large"
-
-
-class MediaError(ValueError):
-    """A file that cannot serve as the video or the voice; ``problem`` says which way."""
-
-    def __init__(self, problem: MediaProblem, message: str) -> None:
-        super().__init__(message)
-        self.problem = problem
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from .client import DEFAULT_ENDPOINT, VolcClient
 from .errors import (
     VolcAuthError,
+    VolcContentModerationError,
     VolcError,
     VolcInvalidRequestError,
     VolcSubmitUnconfirmedError,
@@ -24,6 +25,7 @@ __all__ = [
     "TaskResult",
     "VolcAuthError",
     "VolcClient",
+    "VolcContentModerationError",
     "VolcError",
     "VolcInvalidRequestError",
     "VolcSubmitUnconfirmedError",

@@ -290,6 +290,9 @@ def _parse_envelope(action: str, status: int, body: bytes, failure_is_task: bool
     error_class = errors.classify_service_code(code, status)
     data = envelope.get("data")
     task_done = isinstance(data, dict) and data.get("status") == "done"
-    if failure_is_task and (task_done or error_class is errors.VolcUnknownError):
+    # A query about a task that ended badly is the task's failure, never a reason to ask again; a
+    # finer task failure (moderation) keeps its class.
+    task_failed = task_done or error_class is errors.VolcUnknownError
+    if failure_is_task and task_failed and not issubclass(error_class, errors.VolcTaskFailedError):
         error_class = errors.VolcTaskFailedError
     raise error_class(f"{action}: {message}", code=code, http_status=status, request_id=request_id)

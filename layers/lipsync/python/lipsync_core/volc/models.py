@@ -115,15 +115,19 @@ def normalise_input_url(url: str, *, field_name: str) -> str:
         raise RequestValidationError(f"{field_name} must be an http(s) URL, got scheme {parts.scheme!r}")
     if not parts.hostname:
         raise RequestValidationError(f"{field_name} has no host")
-    if parts.username or parts.password:
+    if "@" in parts.netloc:  # userinfo, even empty ("https://@host/"): credentials do not go in URLs
         raise RequestValidationError(f"{field_name} must not embed credentials")
     try:
         host = parts.hostname.encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise RequestValidationError(f"{field_name} has an invalid host name") from exc
+    try:
+        port = parts.port
+    except ValueError:
+        raise RequestValidationError(f"{field_name} has an invalid port") from None
     netloc = f"[{host}]" if ":" in host else host
-    if parts.port is not None:
-        netloc += f":{parts.port}"
+    if port is not None:
+        netloc += f":{port}"
     normalised = urlunsplit(
         (
             parts.scheme.lower(),

@@ -78,6 +78,12 @@ def input_signer(settings: Settings, s3: Any, *, job_id: str, sts: Any = None) -
     )
 
 
+def input_reader(settings: Settings, s3: Any, *, job_id: str, sts: Any = None) -> tuple[Any, float | None]:
+    """An S3 client of a fresh input reader role session (and when its credentials expire), or ``s3``
+    itself when no role is configured (the offline runtime)."""
+    return session_client(settings.input_reader_role_arn, f"inputs-{job_id}", s3=s3, sts=sts)
+
+
 def url_signer(settings: Settings, s3: Any, wanted: int, *, sts: Any = None) -> InputSigner:
     """The API's upload and result URLs, signed by a fresh session of the URL signer role: they live
     what is wanted or what the session allows (role chaining: under an hour), and the answer says so."""
@@ -86,8 +92,15 @@ def url_signer(settings: Settings, s3: Any, wanted: int, *, sts: Any = None) -> 
 
 def session_signer(role_arn: str, session: str, wanted: int, *, s3: Any, sts: Any = None) -> InputSigner:
     """A signer on a new session of ``role_arn`` (``s3`` itself when there is no role to assume)."""
+    client, expires_at = session_client(role_arn, session, s3=s3, sts=sts)
+    return InputSigner(client, lifetime(wanted, expires_at, time.time()))
+
+
+def session_client(role_arn: str, session: str, *, s3: Any, sts: Any = None) -> tuple[Any, float | None]:
+    """An S3 client on a new session of ``role_arn`` and when that session ends (``s3`` and None when
+    there is no role to assume)."""
     if not role_arn:
-        return InputSigner(s3, lifetime(wanted, None, time.time()))
+        return s3, None
     sts = sts or boto3.client("sts")
     answer = sts.assume_role(
         RoleArn=role_arn, RoleSessionName=session[:64], DurationSeconds=ROLE_CHAINING_MAX_SECONDS
@@ -100,8 +113,7 @@ def session_signer(role_arn: str, session: str, wanted: int, *, s3: Any, sts: An
         aws_session_token=credentials["SessionToken"],
         config=Config(signature_version="s3v4"),
     )
-    expires_at = credentials["Expiration"].timestamp()
-    return InputSigner(reader, lifetime(wanted, expires_at, time.time()))
+    return reader, credentials["Expiration"].timestamp()
 
 
 def refused_input(field: str, ref: MediaRef, settings: Settings) -> str | None:

@@ -42,9 +42,14 @@ def check_url(url: str, policy: UrlPolicy) -> tuple[str, str, int, str]:
     host = (parts.hostname or "").lower()
     if not host:
         raise ResultUrlRejectedError(f"{policy.subject} URL has no host")
+    if "@" in parts.netloc:
+        raise ResultUrlRejectedError(f"{policy.subject} URL must not embed credentials")
     if not _host_allowed(host, policy.allowed_hosts):
         raise ResultUrlRejectedError(f"{policy.subject} URL host {host!r} is not in the allowed list")
-    port = parts.port or (443 if scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        raise ResultUrlRejectedError(f"{policy.subject} URL has an invalid port") from None
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
@@ -91,10 +96,16 @@ def pinned_request(
         method,
         target,
         body=body,
-        headers={"Host": parts.netloc, **(headers or {})},
+        headers={"Host": _host_header(host, parts.port), **(headers or {})},
         preload_content=False,
         redirect=False,
     )
+
+
+def _host_header(host: str, port: int | None) -> str:
+    """``Host`` from the checked name and the URL's own port: never userinfo, whatever the URL held."""
+    name = f"[{host}]" if ":" in host else host
+    return f"{name}:{port}" if port is not None else name
 
 
 def open_result(url: str, policy: UrlPolicy) -> Any:

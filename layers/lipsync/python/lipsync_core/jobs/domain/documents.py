@@ -116,6 +116,26 @@ def parse_document(raw: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> 
         raise DocumentRejectedError("(body)", f"is not valid JSON: {printable(str(error), 200)}") from None
 
 
+# JSON's insignificant whitespace besides the line feed (RFC 8259): what a JSON Lines line may hold
+# around its value.
+JSON_LINE_WHITESPACE = " \t\r"
+
+
+def json_lines(text: str) -> list[tuple[int, str]]:
+    """The lines of a JSON Lines text (jsonlines.org) that hold a value, numbered from 1 as an editor
+    numbers them. A line ends at ``\n`` only: a ``\r`` before it is JSON whitespace, and U+2028, U+2029,
+    U+0085 (which ``str.splitlines`` also breaks at) may stand inside a JSON string. A final ``\n``
+    starts no new line. Lines of whitespace alone hold no value and are left out, keeping the numbers
+    of the others. A byte order mark is refused, as the format says."""
+    if text.startswith("\ufeff"):
+        raise DocumentRejectedError(
+            "(manifest)", "starts with a byte order mark (U+FEFF), which JSON Lines does not allow"
+        )
+    return [
+        (number, line) for number, line in enumerate(text.split("\n"), 1) if line.strip(JSON_LINE_WHITESPACE)
+    ]
+
+
 def parse_body(body: str | None, *, base64_encoded: bool) -> Any:
     """An HTTP request's JSON body within the limits, or a ``DocumentRejectedError`` naming ``(body)``."""
     if not body:

@@ -45,6 +45,15 @@ class InputNotFoundError(JobError):
     """An S3 input does not exist (or cannot be read by the function)."""
 
 
+class InputRefusedError(JobError):
+    """An input the service cannot take (no video or audio stream, undecodable, a voice too long for
+    any segmenting), found by probing it before anything was paid for."""
+
+
+class InputUnreadableError(JobError):
+    """An input that could not be read to probe it (gone, forbidden, a server without ranges)."""
+
+
 class OutputNotAllowedError(JobError):
     """The requested output is outside the stack's bucket and output prefix."""
 

@@ -172,10 +172,16 @@ class WebhookTarget(_Strict):
     )
 
     @model_validator(mode="after")
-    def _scheme(self, info: ValidationInfo) -> WebhookTarget:
+    def _checked(self, info: ValidationInfo) -> WebhookTarget:
+        """The input URLs' checks (no credentials, a host, no control characters) and https."""
+        try:
+            url = normalise_input_url(self.url, field_name="webhook url")
+        except RequestValidationError as exc:
+            raise ValueError(str(exc)) from None
         allow_http = bool((info.context or {}).get("allow_http"))
-        if not self.url.startswith("https://") and not (allow_http and self.url.startswith("http://")):
+        if not url.startswith("https://") and not allow_http:
             raise ValueError("webhook url must be https")
+        object.__setattr__(self, "url", url)
         return self
 
 
@@ -190,6 +196,9 @@ class JobRequest(_Strict):
     output: OutputLocation | None = None
     job_id: CallerJobId | None = None
     webhook: WebhookTarget | None = None
+    # Convert inputs the service is known to dislike into its recommended ranges before paying
+    # (``lipsync_core.media.rules``); false: send them as they are (refusals still apply).
+    normalize: bool = Field(default=True, strict=True)
 
     @classmethod
     def under_policy(cls, raw: Any, *, allow_http: bool) -> JobRequest:
@@ -283,3 +292,22 @@ class CopiedResult(_Strict):
     sha256: str
     job_document_key: str
     duration_seconds: float | None = None
+
+
+class PreparedInput(_Strict):
+    """One input after the probe: what it holds, and the input to submit (a normalised copy, or the
+    original)."""
+
+    probe: dict[str, Any]
+    input: MediaRef
+    changes: list[str] = Field(default_factory=list)
+
+
+class PreparedInputs(_Strict):
+    """What ``prepare`` returns: both inputs, notes (recommendations not followed, segments needed)."""
+
+    video: PreparedInput
+    audio: PreparedInput
+    notes: list[str] = Field(default_factory=list)
+    needs_segments: bool = False
+    normalized: bool = False  # whether any input was converted

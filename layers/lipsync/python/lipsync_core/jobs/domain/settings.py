@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lipsync_core.media.rules import InputSpecs
+
 from .flow_limits import FlowLimits
 from .poll_policy import PollPolicy
 
@@ -45,6 +47,10 @@ class Settings(BaseModel):
     # Wait states last ``wait_scale`` times their seconds (1 on AWS; the local runtime shrinks them),
     # so a wait measured in real seconds (the next rate slot) is divided by it.
     wait_scale: float = Field(default=1.0, gt=0, alias="LOCAL_TIME_SCALE")
+    # Inputs (``lipsync_core.media.rules``): the recommended ranges per mode, as JSON overrides of the
+    # integrators' figures, and where normalised copies go.
+    input_specs_json: str = Field(default="", alias="INPUT_SPECS")
+    prepared_prefix: str = Field(default="prepared/", alias="PREPARED_PREFIX")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +64,10 @@ class Settings(BaseModel):
     def wait_seconds(self, real_seconds: float) -> float:
         """A real-time wait in Wait-state seconds."""
         return real_seconds / self.wait_scale
+
+    @property
+    def input_specs(self) -> InputSpecs:
+        return InputSpecs.from_json(self.input_specs_json)
 
     @property
     def flow_limits(self) -> FlowLimits:

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from typing import Any
@@ -20,8 +19,8 @@ from typing import Any
 from lipsync_core.jobs.access.bus import publish
 from lipsync_core.jobs.access.job_store import JobStore
 from lipsync_core.jobs.domain.contract import DetailType
-from lipsync_core.jobs.domain.documents import check_idempotency_key
-from lipsync_core.jobs.domain.errors import JobConflictError, RequestRejectedError
+from lipsync_core.jobs.domain.documents import check_idempotency_key, json_lines, parse_document
+from lipsync_core.jobs.domain.errors import DocumentRejectedError, JobConflictError, RequestRejectedError
 from lipsync_core.jobs.domain.events import batch_finished_detail
 from lipsync_core.jobs.domain.records import BatchRecord, iso_now
 from lipsync_core.jobs.domain.settings import Settings
@@ -47,9 +46,9 @@ def batch_job_id(batch_id: str, line: int) -> str:
 
 def _check_line(text: str, settings: Settings) -> Any:
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RequestRejectedError(f"the line is not JSON: {error.msg}") from None
+        raw = parse_document(text)
+    except DocumentRejectedError as error:
+        raise RequestRejectedError(f"the line {error.message}") from None
     if isinstance(raw, dict) and raw.get("job_id"):
         raise RequestRejectedError("a batch line cannot name its job_id: the batch and line number do")
     check_output("batch-check", parse_request(raw, settings), settings)
@@ -61,7 +60,10 @@ def register_batch(
 ) -> tuple[dict[str, Any], dict[int, Any], bool]:
     """Validate every line and record the batch (before any of its jobs: a job that ends at once
     finds its batch). Returns (summary, valid lines by number, created)."""
-    lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    try:
+        lines = json_lines(text)
+    except DocumentRejectedError as error:
+        raise RequestRejectedError(f"the batch {error.message}") from None
     if not lines:
         raise RequestRejectedError("the batch has no requests (one JSON request per line)")
     if len(lines) > MAX_LINES:

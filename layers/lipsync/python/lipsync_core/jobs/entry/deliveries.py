@@ -6,7 +6,7 @@ a ``LipSync Job Rejected`` event either way. The start function hands every deli
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -71,58 +71,70 @@ def _reject(context: EntryContext, source: Source, error: Exception, reference: 
     return Outcome(job_id=None, created=False, rejected_reason=reason)
 
 
+@dataclass(frozen=True)
+class ManifestObject:
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str | None
+
+    @property
+    def identity(self) -> str:
+        """What tells this upload from another under the same key: its version, else its ETag."""
+        return self.version_id or self.etag or ""
+
+
 def from_object(
     context: EntryContext, bucket: str, raw_key: str, version_id: str | None, etag: str | None
 ) -> Outcome:
-    """An object created under ``jobs/``: a batch (``.jsonl``) or one request."""
-    deliver = from_batch_manifest if raw_key.endswith(".jsonl") else from_manifest
-    return deliver(context, bucket, raw_key, version_id, etag)
-
-
-def from_manifest(
-    context: EntryContext, bucket: str, raw_key: str, version_id: str | None, etag: str | None
-) -> Outcome:
-    """A ``jobs/*.json`` manifest: one request; rejected with a report beside it."""
-    key = s3_key_from_event(raw_key)
-    reference = {"bucket": bucket, "key": key, "version_id": version_id, "etag": etag}
-    delivery_job_id = derive_job_id("s3", bucket, key, version_id or etag or "")
+    """An object created under ``jobs/``: a batch (``.jsonl``) or one request. Rejected (whatever the
+    kind, however early) with a report under ``rejections/`` and the Rejected event."""
+    manifest = ManifestObject(bucket, s3_key_from_event(raw_key), version_id, etag)
+    deliver = from_batch_manifest if manifest.key.endswith(".jsonl") else from_manifest
     try:
-        raw = _read_manifest(context.s3, bucket, key, version_id)
-        accepted = accept(raw, source="s3", delivery_job_id=delivery_job_id, context=context)
+        return deliver(context, manifest)
     except (RequestRejectedError, JobConflictError) as error:
-        report = {
-            "manifest": reference,
-            "reason": printable(str(error), MAX_MESSAGE),
-            "errors": getattr(error, "errors", []),
-            "rejected_at": iso_now(),
-        }
-        context.s3.put_object(
-            Bucket=bucket,
-            Key=f"{REJECTIONS_PREFIX}{key}",
-            ContentType="application/json",
-            Body=json.dumps(report, indent=2).encode(),
-        )
-        return _reject(context, "s3", error, {**reference, "report_key": f"{REJECTIONS_PREFIX}{key}"})
+        return _reject_object(context, manifest, error)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion"):
-            return Outcome(job_id=None, created=False, rejected_reason="the manifest was deleted")
-        raise  # transient: Lambda retries the delivery
+        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "NoSuchVersion"):
+            raise  # transient: Lambda retries the delivery
+        gone = RequestRejectedError("the manifest was deleted before it could be read")
+        return _reject_object(context, manifest, gone)
+
+
+def from_manifest(context: EntryContext, manifest: ManifestObject) -> Outcome:
+    """A ``jobs/*.json`` manifest: one request."""
+    raw = _read_manifest(context.s3, manifest.bucket, manifest.key, manifest.version_id)
+    delivery_job_id = derive_job_id("s3", manifest.bucket, manifest.key, manifest.identity)
+    accepted = accept(raw, source="s3", delivery_job_id=delivery_job_id, context=context)
     return Outcome(job_id=accepted.job_id, created=accepted.created)
 
 
-def from_batch_manifest(
-    context: EntryContext, bucket: str, raw_key: str, version_id: str | None, etag: str | None
-) -> Outcome:
+def from_batch_manifest(context: EntryContext, manifest: ManifestObject) -> Outcome:
     """A ``jobs/*.jsonl`` manifest: a batch, one job per valid line (``batches.start_batch``)."""
-    key = s3_key_from_event(raw_key)
-    batch_id = batches.batch_id_of_object(bucket, key, version_id or etag or "")
-    try:
-        text = batches.read_manifest(context.s3, bucket, key, version_id)
-        _, created = batches.start_batch(text, batch_id=batch_id, context=context)
-    except (RequestRejectedError, JobConflictError) as error:
-        reference = {"bucket": bucket, "key": key, "version_id": version_id, "etag": etag}
-        return _reject(context, "s3", error, reference)
+    batch_id = batches.batch_id_of_object(manifest.bucket, manifest.key, manifest.identity)
+    text = batches.read_manifest(context.s3, manifest.bucket, manifest.key, manifest.version_id)
+    _, created = batches.start_batch(text, batch_id=batch_id, context=context)
     return Outcome(job_id=batch_id, created=created, rejected_reason=None)
+
+
+def _reject_object(context: EntryContext, manifest: ManifestObject, error: Exception) -> Outcome:
+    """The report beside the manifest (``rejections/<key>``, outside ``jobs/``), then the event."""
+    reference = asdict(manifest)
+    report_key = f"{REJECTIONS_PREFIX}{manifest.key}"
+    report = {
+        "manifest": reference,
+        "reason": printable(str(error), MAX_MESSAGE),
+        "errors": getattr(error, "errors", []),
+        "rejected_at": iso_now(),
+    }
+    context.s3.put_object(
+        Bucket=manifest.bucket,
+        Key=report_key,
+        ContentType="application/json",
+        Body=json.dumps(report, indent=2).encode(),
+    )
+    return _reject(context, "s3", error, {**reference, "report_key": report_key})
 
 
 def from_event(context: EntryContext, event_id: str, detail: Any) -> Outcome:

@@ -1,0 +1,56 @@
+"""Prepare: a job's inputs probed from their headers (ranged reads) and, when the request allows it,
+converted into the service's recommended ranges, before anything is paid for
+(``lipsync_core.jobs.steps.prepare``). PyAV (FFmpeg) comes in a layer of its own, so only this function
+loads it. Not a state of the workflow yet: it is wired in before the line, with segments of long voices.
+
+It reads inputs as Submit does, through the input reader role (``infra/input_reader.py``), and writes
+only the converted copies, under ``prepared/``."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from lipsync_core.jobs.domain.settings import Settings
+
+from .layer_bundling import build_media_layer, bundling_options
+from .resources import PipelineResources
+from .sources import BYTECODE, MEDIA_LAYER_ROOT
+
+PREPARED_PREFIX = Settings.model_fields["prepared_prefix"].default
+
+
+class Preparation(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: PipelineResources) -> None:
+        super().__init__(scope, construct_id)
+        config = props.config
+        target = config.lambda_target
+        self.media_layer = lambda_.LayerVersion(
+            self,
+            "MediaLayer",
+            code=lambda_.Code.from_asset(
+                str(MEDIA_LAYER_ROOT), bundling=bundling_options(target, build_media_layer), exclude=BYTECODE
+            ),
+            compatible_runtimes=[target.runtime],
+            compatible_architectures=[target.cdk_architecture],
+            description="PyAV with FFmpeg, for the functions that read or convert media",
+        )
+        self.function = props.factory.build(
+            self,
+            "prepare",
+            timeout=900,  # a conversion of a long 4K input takes minutes
+            memory=config.prepare_memory_mb,
+            environment={"INPUT_SPECS": config.input_specs, "PREPARED_PREFIX": PREPARED_PREFIX},
+            layers=[self.media_layer],
+            ephemeral_storage_mb=config.prepare_storage_mb,  # the input and its copy, in /tmp
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[props.table.table_arn])
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[props.bucket.arn_for_objects(f"{PREPARED_PREFIX}*")],
+            )
+        )

@@ -1,0 +1,101 @@
+"""Prepare: look at the inputs before anything is paid for. Each is probed from its headers (ranged reads
+of S3 or the URL), judged against the mode's recommended ranges (``lipsync_core.media.rules``), refused
+when the service cannot take it (``InputRefusedError``, with every reason), and, when the request allows
+it (``normalize``, on by default), converted into those ranges: the copies go under the bucket's
+``prepared/<job_id>/`` and are what Submit should send. Not yet a state of the workflow: it is wired in
+(before the line) together with segments of long voices."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lipsync_core.jobs.access.media_sources import download, open_input
+from lipsync_core.jobs.access.presigning import input_reader
+from lipsync_core.jobs.access.result_urls import UrlPolicy
+from lipsync_core.jobs.domain.errors import InputRefusedError
+from lipsync_core.jobs.domain.models import JobState, MediaRef, PreparedInputs, S3Location
+from lipsync_core.media.errors import MediaError
+from lipsync_core.media.normalise import normalise_audio, normalise_video
+from lipsync_core.media.probe import MediaInfo, probe
+from lipsync_core.media.rules import Verdict, judge
+
+from .context import StepContext
+
+NAMES = {"video": "the video", "audio": "the voice"}
+PREPARED = {"video": ("video.mp4", "video/mp4"), "audio": ("audio.wav", "audio/wav")}
+
+
+def input_policy(allow_local: bool) -> UrlPolicy:
+    return UrlPolicy(allow_local=allow_local, connect_timeout=5.0, read_timeout=30.0, subject="input")
+
+
+def prepare_job(state: JobState, context: StepContext, *, s3: Any, sts: Any = None) -> PreparedInputs:
+    settings = context.settings
+    request = context.job(state.job_id).request
+    reader, _ = input_reader(settings, s3, job_id=state.job_id, sts=sts)
+    policy = input_policy(settings.allow_local_urls)
+    refs = {"video": request.video, "audio": request.audio}
+    found = {kind: _probe(ref, NAMES[kind], reader, policy) for kind, ref in refs.items()}
+    verdict = judge(found["video"], found["audio"], settings.input_specs.of(request.mode))
+    if verdict.refused:
+        raise InputRefusedError("; ".join(verdict.refusals))
+    converted = (
+        _normalised(state.job_id, refs, verdict, reader, s3, policy, context) if request.normalize else {}
+    )
+    notes = list(verdict.notes)
+    if verdict.changes and not request.normalize:
+        notes.append("not normalised (normalize is false): " + "; ".join(verdict.changes))
+    changes = {"video": verdict.video_changes, "audio": verdict.audio_changes}
+    prepared = {
+        kind: {
+            "probe": found[kind].to_dict(),
+            "input": converted.get(kind, ref).model_dump(exclude_none=True),
+            "changes": changes[kind] if kind in converted else [],
+        }
+        for kind, ref in refs.items()
+    }
+    # The inputs' URLs passed the stack's URL policy at intake; validated again under the same policy.
+    return PreparedInputs.model_validate(
+        {**prepared, "notes": notes, "needs_segments": verdict.needs_segments, "normalized": bool(converted)},
+        context={"allow_http": settings.allow_local_urls},
+    )
+
+
+def _probe(ref: MediaRef, name: str, reader: Any, policy: UrlPolicy) -> MediaInfo:
+    source = open_input(ref, s3=reader, policy=policy)
+    try:
+        return probe(source, size=source.size, name=name)
+    except MediaError as error:
+        raise InputRefusedError(error.message) from None
+
+
+def _normalised(
+    job_id: str,
+    refs: dict[str, MediaRef],
+    verdict: Verdict,
+    reader: Any,
+    s3: Any,
+    policy: UrlPolicy,
+    context: StepContext,
+) -> dict[str, MediaRef]:
+    """The converted copies, uploaded; only the inputs that needed converting."""
+    conversions: dict[str, Callable[[Path, Path], None]] = {}
+    if (video := verdict.video) is not None:
+        conversions["video"] = lambda source, output: normalise_video(source, output, video)
+    if (audio := verdict.audio) is not None:
+        conversions["audio"] = lambda source, output: normalise_audio(source, output, audio)
+    bucket, prefix = context.settings.bucket_name, context.settings.prepared_prefix
+    converted: dict[str, MediaRef] = {}
+    with tempfile.TemporaryDirectory(prefix="prepare-") as folder:
+        for kind, convert in conversions.items():
+            name, content_type = PREPARED[kind]
+            source = download(refs[kind], Path(folder) / f"source-{kind}", s3=reader, policy=policy)
+            output = Path(folder) / name
+            convert(source, output)
+            key = f"{prefix}{job_id}/{name}"
+            s3.upload_file(str(output), bucket, key, ExtraArgs={"ContentType": content_type})
+            converted[kind] = MediaRef(s3=S3Location(bucket=bucket, key=key))
+    return converted

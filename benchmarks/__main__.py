@@ -1,5 +1,5 @@
 """``make bench``: every figure of issue 12's table beside its baseline from the same run, then the
-poll cost, the emulator's own figures and bursts against the provider's limits."""
+poll cost, the emulator's own figures, bursts against the provider's limits and long voices in segments."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from benchmarks import (
     demo_time,
     emulator_throughput,
     job_cost,
+    long_voice,
     pipeline_load,
     poll_cost,
     provider_limits,
@@ -33,6 +34,7 @@ def main() -> None:
     emulator_throughput.main()
     provider_limits.main()
     job_cost.main()
+    long_voice.main()
     poll_rows = poll_cost.main()
     print()
     print_table(rows + poll_rows)

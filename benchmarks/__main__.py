@@ -1,5 +1,6 @@
 """``make bench``: every figure of issue 12's table beside its baseline from the same run, then the
-poll cost, the emulator's own figures, bursts against the provider's limits and long voices in segments."""
+poll cost, the emulator's own figures, bursts against the provider's limits, the drop (the line) and
+long voices in segments."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from benchmarks import (
     demo_time,
     emulator_throughput,
     job_cost,
+    line_drop,
     long_voice,
     pipeline_load,
     poll_cost,
@@ -34,6 +36,7 @@ def main() -> None:
     emulator_throughput.main()
     provider_limits.main()
     job_cost.main()
+    line_drop.main()
     long_voice.main()
     poll_rows = poll_cost.main()
     print()

@@ -32,7 +32,7 @@ S3_GETS = {"s3:GetObject", "s3:GetObjectVersion"}
 
 def measure(jobs: int = JOBS) -> tuple[Usage, Counter[str], float]:
     """Usage per job (averaged over ``jobs`` jobs through the API), the calls by IAM action, and the
-    GB-seconds of one poll."""
+    GB-seconds of an average invocation (what one more poll adds)."""
     with tempfile.TemporaryDirectory() as tmp, LocalRuntime() as runtime:
         assert runtime.endpoints
         media = Path(tmp)
@@ -60,25 +60,25 @@ def measure(jobs: int = JOBS) -> tuple[Usage, Counter[str], float]:
             )
             transitions += sum(1 for e in history["events"] if e["type"].endswith("StateEntered"))
         assert runtime.stack is not None
-        invocations = list(runtime.stack.registry.invocations)
+        invocations = runtime.stack.registry.counted()
         calls = Counter(runtime.gate.calls)
     per_job = {action: count / jobs for action, count in calls.items()}
     usage = Usage(
         transitions=round(transitions / jobs),
-        lambda_requests=round(len(invocations) / jobs),
-        lambda_gb_seconds=sum(gb for _, _, gb in invocations) / jobs,
+        lambda_requests=round(invocations.count.total() / jobs),
+        lambda_gb_seconds=invocations.gb_seconds / jobs,
         dynamodb_write_units=sum(v for a, v in per_job.items() if a in DYNAMODB_WRITES),
         dynamodb_read_units=sum(v for a, v in per_job.items() if a in DYNAMODB_READS),
         s3_put_requests=round(sum(v for a, v in per_job.items() if a in S3_PUTS)),
         s3_get_requests=round(sum(v for a, v in per_job.items() if a in S3_GETS)),
         events_put=round(per_job.get("events:PutEvents", 0)),
         api_requests=1,
-        log_bytes=round(len(invocations) / jobs * LOG_BYTES_PER_INVOCATION),
-        xray_traces=round(len(invocations) / jobs),
+        log_bytes=round(invocations.count.total() / jobs * LOG_BYTES_PER_INVOCATION),
+        xray_traces=round(invocations.count.total() / jobs),
         secrets_calls=round(per_job.get("secretsmanager:GetSecretValue", 0)),
     )
-    polls = [gb for name, _, gb in invocations if name.endswith("poll")]
-    return usage, Counter({a: round(v, 1) for a, v in per_job.items()}), sum(polls) / max(1, len(polls))
+    average = invocations.gb_seconds / max(1, invocations.count.total())  # a poll: about an average step
+    return usage, Counter({a: round(v, 1) for a, v in per_job.items()}), average
 
 
 def with_polls(usage: Usage, polls: int, poll_gb_seconds: float) -> Usage:

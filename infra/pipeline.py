@@ -25,6 +25,7 @@ from .batches import Batches, BatchesProps
 from .checkov import CheckovAcknowledgements
 from .config import StackConfig
 from .credentials import VolcCredentials
+from .dispatching import Dispatching, DispatchingProps
 from .entry_points import EntryPoints, EntryPointsProps
 from .events import JobEvents
 from .function_factory import FunctionFactory
@@ -95,6 +96,7 @@ class LipSyncPipeline(Construct):
         SigningRole(self, "UrlSigner", url_signer(resources, self.entry_functions.api))
         delivery = {**shared, "dead_letters": self.entry_functions.failed_deliveries}
         Reconciliation(self, "Reconciliation", ReconciliationProps(**delivery, state_machine=state_machine))
+        Dispatching(self, "Dispatching", DispatchingProps(**delivery, dispatch=self.functions.dispatch))
         self.entry_points = EntryPoints(
             self,
             "EntryPoints",

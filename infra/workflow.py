@@ -1,6 +1,7 @@
-"""The job state machine (DESIGN §2): Submit, an adaptive Wait, Poll and a Choice; bounded
-resubmission; retries with backoff and jitter on the retryable error classes only; every failure
-caught into one path; exactly one terminal event per job."""
+"""The job state machine (DESIGN §2): the line (WaitForAdmission, paused on a task token until the
+dispatcher admits the job), Submit, an adaptive Wait, Poll and a Choice; bounded resubmission; retries
+with backoff and jitter on the retryable error classes only; every failure caught into one path;
+exactly one terminal event per job."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from .resources import PipelineResources
 
 SUCCEEDED_DETAIL_TYPE = DetailType.SUCCEEDED  # every name the Lambdas share: lipsync_core's contract
 FAILED_DETAIL_TYPE = DetailType.FAILED
-THROTTLED = [ErrorName.THROTTLED]
+THROTTLED = [ErrorName.THROTTLED, ErrorName.SUBMIT_DEFERRED]
 UNAVAILABLE = [ErrorName.UNAVAILABLE]
 DOWNLOAD = [ErrorName.RESULT_DOWNLOAD]
 LAMBDA_THROTTLED = [ErrorName.LAMBDA_THROTTLED]
@@ -45,17 +46,9 @@ class JobWorkflow(Construct):
         super().__init__(scope, construct_id)
         config, functions, bus = props.config, props.functions, props.bus
 
+        line = self._line(functions, config)
         submit = self._invoke("Submit", functions.submit, result_path="$.cursor")
         wait = sfn.Wait(self, "WaitBeforePoll", time=sfn.WaitTime.seconds_path("$.cursor.wait_seconds"))
-        # A job without capacity (an unfinished-task slot, a submit slot) waits here, in QUEUED.
-        wait_for_capacity = sfn.Wait(
-            self, "WaitForCapacity", time=sfn.WaitTime.seconds_path("$.cursor.wait_seconds")
-        )
-        admitted = (
-            sfn.Choice(self, "Admitted")
-            .when(sfn.Condition.string_equals(STATUS, CursorStatus.WAITING), wait_for_capacity.next(submit))
-            .otherwise(wait)
-        )
         poll = self._invoke("Poll", functions.poll, result_path="$.cursor")
         copy = self._invoke("CopyResult", functions.copy_result, result_path="$.event")
         emit_succeeded = self._emit("EmitSucceeded", bus, config, SUCCEEDED_DETAIL_TYPE)
@@ -118,7 +111,20 @@ class JobWorkflow(Construct):
             .when(sfn.Condition.string_equals("$.event.status", Status.FAILED), emit_failed.next(failed))
             .otherwise(already_finished)
         )
-        for step in (submit, poll, copy):
+        line_timed_out = sfn.Pass(
+            self,
+            "LineTimedOut",
+            parameters={
+                "Error": ErrorName.QUEUE_TIMEOUT,
+                "Cause": f"the job waited {config.max_queue_seconds} s in the line (max_queue_seconds) "
+                "without the service having capacity for it; nothing was paid",
+            },
+            result_path="$.error",
+        )
+        line.add_catch(
+            line_timed_out.next(failure_path), errors=[ErrorName.STATES_TIMEOUT], result_path="$.error"
+        )
+        for step in (line, submit, poll, copy):
             step.add_catch(failure_path, errors=["States.ALL"], result_path="$.error")
 
         resubmit = sfn.Condition.and_(
@@ -147,7 +153,7 @@ class JobWorkflow(Construct):
             .otherwise(task_lost.next(failure_path))
         )
         wait.next(poll).next(status)
-        definition = submit.next(admitted)
+        definition = line.next(submit).next(wait)
 
         self.state_machine = sfn.StateMachine(
             self,
@@ -168,6 +174,26 @@ class JobWorkflow(Construct):
                 include_execution_data=False,  # states and transitions, not payloads
             ),
         )
+
+    def _line(self, functions: WorkflowFunctions, config: StackConfig) -> tasks.LambdaInvoke:
+        """The job waits in the line, paused (billed nothing, no history) until the dispatcher resumes
+        it with its admission; past ``max_queue_seconds`` the wait times out (States.Timeout)."""
+        line = tasks.LambdaInvoke(
+            self,
+            "WaitForAdmission",
+            lambda_function=functions.dispatch,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {"state": sfn.JsonPath.object_at("$"), "token": sfn.JsonPath.task_token}
+            ),
+            result_path="$.admission",
+            task_timeout=sfn.Timeout.duration(config.line_timeout) if config.line_timeout else None,
+            retry_on_service_exceptions=True,
+        )
+        self._retry(line, LAMBDA_THROTTLED, interval=1, attempts=UNTIL_DEADLINE, max_delay=60)
+        # Entering the line failed (DynamoDB unavailable, say): enter again, a few times.
+        self._retry(line, ["States.TaskFailed"], interval=2, attempts=3, max_delay=30)
+        return line
 
     @staticmethod
     def _retry(

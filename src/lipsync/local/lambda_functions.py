@@ -8,9 +8,11 @@ Lambda's own limits hold: an invocation that runs past its function's timeout fa
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,14 +113,26 @@ class LocalFunction:
         )
 
 
+@dataclass(frozen=True)
+class Invocations:
+    """What the functions were asked to do: invocations and billed GB-seconds (each invocation's
+    duration, rounded up to the millisecond as Lambda bills it, times its function's memory)."""
+
+    count: Counter[str] = field(default_factory=Counter)  # function name -> invocations
+    gb_seconds: float = 0.0
+
+    def minus(self, earlier: Invocations) -> Invocations:
+        return Invocations(self.count - earlier.count, self.gb_seconds - earlier.gb_seconds)
+
+
 @dataclass
 class FunctionRegistry:
     """Function name -> its execution environments, and every invocation for inspection."""
 
     functions: dict[str, LocalFunction] = field(default_factory=dict)
-    # (function name, succeeded, GB-seconds: its memory times the invocation's local duration)
-    invocations: list[tuple[str, bool, float]] = field(default_factory=list)
+    invocations: list[tuple[str, bool]] = field(default_factory=list)  # (function name, succeeded)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _gb_seconds: float = 0.0
 
     def register(
         self,
@@ -154,9 +168,14 @@ class FunctionRegistry:
         return result
 
     def _record(self, name: str, succeeded: bool, started: float) -> None:
-        gb_seconds = self.functions[name].memory / 1024 * (time.monotonic() - started)
+        billed = math.ceil((time.monotonic() - started) * 1000) / 1000 * self.functions[name].memory / 1024
         with self.lock:
-            self.invocations.append((name, succeeded, gb_seconds))
+            self.invocations.append((name, succeeded))
+            self._gb_seconds += billed
+
+    def counted(self) -> Invocations:
+        with self.lock:
+            return Invocations(Counter(name for name, _ in self.invocations), self._gb_seconds)
 
     def invoke(self, function_name: str, body: Any, response_headers: Any) -> bytes:
         name = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name

@@ -13,15 +13,18 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup demo test lint typecheck pytest layer synth bench smoke clean
+.PHONY: help setup demo test lint typecheck pytest layer synth bench doctor smoke clean
 
 help:
 	@echo "make demo   set up, then run a lip-sync job end to end on this machine"
 	@echo "make test   set up, then run linters, type checks and the whole test suite"
 	@echo "make bench  timing and throughput figures (not part of the tests)"
+	@echo "make doctor read-only checks of your AWS account and region before a deploy"
 	@echo "make smoke  deploy to your AWS account, run a job per entry point, destroy (KEEP=1 keeps it); costs money"
 
 NODE_STAMP := node_modules/.installed
+# checkov in a virtual environment of its own: it pins boto3 and packaging apart from ours.
+CHECKOV_STAMP := build/checkov/.installed
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -34,7 +37,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-setup: $(STAMP) $(NODE_STAMP)
+$(CHECKOV_STAMP): requirements/checkov.txt $(STAMP)
+	@test -x build/checkov/bin/python || $(PY) -m venv build/checkov
+	build/checkov/bin/python -m pip install --quiet -r requirements/checkov.txt
+	@touch $@
+
+setup: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
 demo: setup
 	$(VENV)/bin/lipsync demo
@@ -64,7 +72,11 @@ bench: setup
 	$(PY) -m benchmarks
 
 # Real AWS and the real Volcengine service (README "Smoke test on a real account"); never run in CI.
-smoke: setup
+doctor: setup
+	$(VENV)/bin/lipsync doctor
+
+# The account is checked first (read-only): a smoke run that cannot deploy costs nothing.
+smoke: doctor
 	$(PY) -m tools.smoke $(if $(KEEP),--keep) $(if $(SOURCE_SECRET),--source-secret $(SOURCE_SECRET))
 
 clean:

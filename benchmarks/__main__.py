@@ -12,6 +12,7 @@ from benchmarks import (
     copy_throughput,
     demo_time,
     emulator_throughput,
+    job_cost,
     line_drop,
     long_voice,
     pipeline_load,
@@ -34,6 +35,7 @@ def main() -> None:
     rows += demo_time.main()
     emulator_throughput.main()
     provider_limits.main()
+    job_cost.main()
     line_drop.main()
     long_voice.main()
     poll_rows = poll_cost.main()

@@ -39,9 +39,45 @@ def build_layer(
     """
     target = target or LambdaTarget()
     interpreter = target.interpreter()  # fail before the download when it is missing
-    platform_options = [option for p in platforms or (target.pip_platform,) for option in ("--platform", p)]
     folder = output_dir / "python"
     folder.mkdir(parents=True, exist_ok=True)
+    if listed(requirements):
+        _install(requirements, folder, target, platforms or (target.pip_platform,))
+    if package is not None:
+        shutil.copytree(
+            package,
+            folder / package.name,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+    subprocess.run(  # noqa: S603 - the runtime's interpreter, fixed arguments
+        [
+            interpreter,
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-d",
+            LAMBDA_ROOT,
+            str(folder),
+        ],
+        check=True,
+    )
+    return folder
+
+
+def listed(requirements: Path) -> bool:
+    """Whether ``requirements`` names any package (the signing layer's names none)."""
+    lines = (line.split("#", 1)[0].strip() for line in requirements.read_text().splitlines())
+    return any(lines)
+
+
+def _install(requirements: Path, folder: Path, target: LambdaTarget, platforms: tuple[str, ...]) -> None:
+    """``pip install --target`` for the Lambda platform(s), without the installers' records."""
+    platform_options = [option for platform in platforms for option in ("--platform", platform)]
     subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
         [
             sys.executable,
@@ -72,30 +108,6 @@ def build_layer(
         for name in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json"):
             (metadata / name).unlink(missing_ok=True)
     shutil.rmtree(folder / "bin", ignore_errors=True)  # console scripts are of no use in a layer
-    if package is not None:
-        shutil.copytree(
-            package,
-            folder / package.name,
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        )
-    subprocess.run(  # noqa: S603 - the runtime's interpreter, fixed arguments
-        [
-            interpreter,
-            "-m",
-            "compileall",
-            "-q",
-            "-j",
-            "0",
-            "--invalidation-mode",
-            "unchecked-hash",
-            "-d",
-            LAMBDA_ROOT,
-            str(folder),
-        ],
-        check=True,
-    )
-    return folder
 
 
 def build_powertools_layer(output_dir: Path, *, target: LambdaTarget | None = None) -> Path:

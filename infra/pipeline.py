@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .batches import Batches, BatchesProps
+from .checkov import CheckovAcknowledgements
 from .config import StackConfig
 from .credentials import VolcCredentials
 from .dispatching import Dispatching, DispatchingProps
@@ -118,3 +120,4 @@ class LipSyncPipeline(Construct):
             self, bucket=self.storage.bucket, state_machine=state_machine, tasks=self.functions.all
         )
         acknowledge_findings(self, self.acknowledgements)
+        cdk.Aspects.of(self).add(CheckovAcknowledgements())

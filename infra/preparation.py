@@ -3,7 +3,7 @@ converted into the service's recommended ranges, before anything is paid for
 (``lipsync_core.jobs.steps.prepare``). PyAV (FFmpeg) comes in a layer of its own, so only this function
 loads it. Not a state of the workflow yet: it is wired in before the line, with segments of long voices.
 
-It reads inputs as Submit does, through the input reader role (``infra/input_reader.py``), and writes
+It reads inputs as Submit does, through the input reader role (``infra/signing_roles.py``), and writes
 only the converted copies, under ``prepared/``."""
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from .checkov import CheckovAcknowledgements
 from .config import StackConfig
 from .names import PipelineNames
 from .pipeline import LipSyncPipeline, LipSyncPipelineProps
@@ -25,6 +26,7 @@ class LipSyncStack(cdk.Stack):
         self.pipeline = pipeline = LipSyncPipeline(
             self, PIPELINE_ID, LipSyncPipelineProps(names=names, config=self.config)
         )
+        cdk.Aspects.of(self).add(CheckovAcknowledgements())  # CDK's own resources too (notifications)
         for name, (value, description) in {
             "BucketName": (
                 pipeline.storage.bucket.bucket_name,

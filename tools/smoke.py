@@ -30,7 +30,8 @@ from jsonschema import Draft202012Validator
 
 from lipsync.media.samples import make_talking_head, make_voice
 from lipsync_core.jobs.domain.contract import DetailType
-from tools.smoke_costs import StackOutputs, Usage, describe, parse_report
+from tools.aws_prices import Usage
+from tools.smoke_costs import StackOutputs, describe, parse_report, with_reports
 from tools.smoke_stack import CDK, ROOT, SmokeError, SmokeStack
 
 REQUEST_SOURCE = "lipsync.client"  # one of the request rule's allowed sources (cdk.json)
@@ -160,7 +161,7 @@ class Smoke:
         )
         if put["FailedEntryCount"]:
             raise SmokeError(f"EventBridge refused the job request: {put['Entries'][0].get('ErrorMessage')}")
-        self.usage = replace(self.usage, events=self.usage.events + 1)
+        self.usage = replace(self.usage, events_put=self.usage.events_put + 1)
         print(f"started {', '.join(self.job_id(e) for e in ENTRY_POINTS)}", flush=True)
 
     def wait_for_terminal_events(self, timeout: float) -> dict[str, list[dict[str, Any]]]:
@@ -175,7 +176,7 @@ class Smoke:
             answer = sqs.receive_message(QueueUrl=self.capture[1], MaxNumberOfMessages=10, WaitTimeSeconds=20)
             for message in answer.get("Messages", []):
                 event = json.loads(message["Body"])
-                self.usage = replace(self.usage, events=self.usage.events + 1)
+                self.usage = replace(self.usage, events_put=self.usage.events_put + 1)
                 job = event.get("detail", {}).get("job_id")
                 if job in terminal and event["detail-type"] in (DetailType.SUCCEEDED, DetailType.FAILED):
                     terminal[job].append(event)
@@ -227,7 +228,7 @@ class Smoke:
                 logGroupName=group, filterPattern='"REPORT RequestId"'
             ):
                 reports += [r for e in page["events"] if (r := parse_report(e["message"]))]
-        return replace(self.usage, transitions=transitions).add_reports(reports)
+        return with_reports(replace(self.usage, transitions=transitions), reports)
 
     # -- teardown -------------------------------------------------------------------------------
 

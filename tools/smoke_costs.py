@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-# US East (N. Virginia) list prices; other regions differ by a few percent. Volcengine bills its own.
-STATE_TRANSITION_USD = 0.025 / 1000  # Step Functions Standard
-LAMBDA_GB_SECOND_USD = 0.0000166667  # x86_64; arm64 is 20 % less
-LAMBDA_REQUEST_USD = 0.20 / 1_000_000
-API_REQUEST_USD = 3.50 / 1_000_000  # REST API
-EVENT_USD = 1.00 / 1_000_000  # custom events put on a bus
+from tools.aws_prices import FIXED_MONTHLY, Usage, per_use_cost
 
 _REPORT = re.compile(r"Billed Duration: (?P<billed>\d+) ms\s+Memory Size: (?P<memory>\d+) MB")
 
@@ -53,34 +48,19 @@ def parse_report(line: str) -> tuple[int, int] | None:
     return (int(match["billed"]), int(match["memory"])) if match else None
 
 
-@dataclass(frozen=True)
-class Usage:
-    transitions: int = 0
-    lambda_requests: int = 0
-    lambda_gb_seconds: float = 0.0
-    api_requests: int = 0
-    events: int = 0
-
-    def add_reports(self, reports: list[tuple[int, int]]) -> Usage:
-        gb_seconds = sum(billed / 1000 * memory / 1024 for billed, memory in reports)
-        return Usage(
-            self.transitions,
-            self.lambda_requests + len(reports),
-            self.lambda_gb_seconds + gb_seconds,
-            self.api_requests,
-            self.events,
-        )
+def with_reports(usage: Usage, reports: list[tuple[int, int]]) -> Usage:
+    """``usage`` plus the Lambda invocations of ``reports`` (billed ms, memory MB)."""
+    gb_seconds = sum(billed / 1000 * memory / 1024 for billed, memory in reports)
+    return replace(
+        usage,
+        lambda_requests=usage.lambda_requests + len(reports),
+        lambda_gb_seconds=usage.lambda_gb_seconds + gb_seconds,
+    )
 
 
 def estimate_usd(usage: Usage) -> dict[str, float]:
-    """Each line of the estimate and the total, in US dollars."""
-    lines = {
-        "step functions transitions": usage.transitions * STATE_TRANSITION_USD,
-        "lambda compute": usage.lambda_gb_seconds * LAMBDA_GB_SECOND_USD,
-        "lambda requests": usage.lambda_requests * LAMBDA_REQUEST_USD,
-        "api requests": usage.api_requests * API_REQUEST_USD,
-        "events": usage.events * EVENT_USD,
-    }
+    """Each per-use line of the estimate (``tools.aws_prices``, the one price list) and the total."""
+    lines = per_use_cost(usage)
     return {**lines, "total": sum(lines.values())}
 
 
@@ -89,9 +69,12 @@ def describe(usage: Usage) -> str:
     return "\n".join(
         [
             f"state transitions: {usage.transitions}, Lambda: {usage.lambda_requests} requests, "
-            f"{usage.lambda_gb_seconds:.2f} GB-s, API: {usage.api_requests} requests, events: {usage.events}",
+            f"{usage.lambda_gb_seconds:.2f} GB-s, API: {usage.api_requests} requests, "
+            f"events: {usage.events_put}",
             *(f"  {name:<28} ${value:.6f}" for name, value in costs.items()),
-            "  (AWS list prices, us-east-1; excludes Volcengine's own charges, the KMS key's prorated month "
-            "and storage of a few MB)",
+            "  (AWS list prices, us-east-1; DynamoDB, S3, logs and X-Ray per job are measured by make bench;"
+            " excludes Volcengine's own charges)",
+            "  fixed monthly while deployed: "
+            + ", ".join(f"{name} ${value:.2f}" for name, value in FIXED_MONTHLY.items()),
         ]
     )

@@ -347,3 +347,15 @@ def test_the_api_alarms_watch_this_stacks_api_only(resources: dict[str, Any]) ->
     assert len(watched) == 2, "5xx and p99 latency"
     assert all(d == [{"Name": "ApiName", "Value": api["Properties"]["Name"]}] for d in watched)
     assert api["Properties"]["Name"] == "LipSync-api"
+
+
+def test_the_fixed_monthly_charges_count_what_the_stack_holds(resources: dict[str, Any]) -> None:
+    from tools.aws_prices import FIXED_MONTHLY, fixed_monthly
+
+    counted = fixed_monthly(
+        alarms=len(of_type(resources, "AWS::CloudWatch::Alarm")),
+        dashboards=len(of_type(resources, "AWS::CloudWatch::Dashboard")),
+        secrets=len(of_type(resources, "AWS::SecretsManager::Secret")),
+        kms_keys=len(of_type(resources, "AWS::KMS::Key")),
+    )
+    assert counted == FIXED_MONTHLY

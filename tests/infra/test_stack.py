@@ -1,5 +1,5 @@
 """CDK assertions on the synthesized stack: resources, least privilege, the definition's Retry and
-Catch, cdk-nag (synth fails on any unacknowledged finding) and cfn-lint."""
+Catch, cdk-nag (synth fails on any unacknowledged finding), cfn-lint and checkov."""
 
 from __future__ import annotations
 
@@ -248,6 +248,29 @@ def test_cfn_lint_is_clean(synthesized: Synthesized) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+CHECKOV = Path(__file__).resolve().parents[2] / "build" / "checkov" / "bin" / "checkov"
+
+
+def test_checkov_finds_nothing_that_is_not_acknowledged_with_a_reason(synthesized: Synthesized) -> None:
+    assert CHECKOV.exists(), "make setup installs checkov (requirements/checkov.txt) into build/checkov"
+    command = [
+        str(CHECKOV),
+        "-f",
+        str(synthesized[2]),
+        "--framework",
+        "cloudformation",
+        "-o",
+        "json",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    report = json.loads(result.stdout)
+    failed = [(f["check_id"], f["resource"]) for f in report["results"]["failed_checks"]]
+    assert not failed, f"fix each, or acknowledge it with its reason in infra/checkov.py: {failed}"
+    skipped = report["results"]["skipped_checks"]
+    assert skipped, "the acknowledgements are read"
+    assert all(len(check["check_result"].get("suppress_comment", "")) > 30 for check in skipped)
 
 
 def test_context_changes_the_configuration(tmp_path: Path) -> None:

@@ -8,15 +8,8 @@ from pathlib import Path
 import pytest
 
 from tools import smoke
-from tools.smoke_costs import (
-    LAMBDA_GB_SECOND_USD,
-    STATE_TRANSITION_USD,
-    Usage,
-    describe,
-    estimate_usd,
-    parse_outputs,
-    parse_report,
-)
+from tools.aws_prices import FIXED_MONTHLY, LAMBDA_GB_SECOND_USD, STATE_TRANSITION_USD, Usage
+from tools.smoke_costs import describe, estimate_usd, parse_outputs, parse_report, with_reports
 
 OUTPUTS = {
     "LipSyncSmoke1": {
@@ -52,7 +45,7 @@ def test_lambda_report_lines_give_billed_time_and_memory() -> None:
 
 
 def test_the_estimate_adds_up_from_transitions_and_gb_seconds() -> None:
-    usage = Usage(transitions=40, api_requests=4, events=8).add_reports([(1000, 1024), (500, 2048)])
+    usage = with_reports(Usage(transitions=40, api_requests=4, events_put=8), [(1000, 1024), (500, 2048)])
     assert usage.lambda_requests == 2
     assert usage.lambda_gb_seconds == pytest.approx(2.0)
     costs = estimate_usd(usage)
@@ -60,6 +53,9 @@ def test_the_estimate_adds_up_from_transitions_and_gb_seconds() -> None:
     assert costs["lambda compute"] == pytest.approx(2.0 * LAMBDA_GB_SECOND_USD)
     assert costs["total"] == pytest.approx(sum(v for k, v in costs.items() if k != "total"))
     assert "state transitions: 40" in describe(usage)
+    # DynamoDB, S3, logs and X-Ray are priced too, and the fixed monthly charges are listed apart
+    assert {"dynamodb writes", "s3 put requests", "log ingestion", "x-ray traces"} <= set(costs)
+    assert f"alarms ${FIXED_MONTHLY['alarms']:.2f}" in describe(usage)
 
 
 def test_without_a_region_it_stops_before_touching_anything(

@@ -16,6 +16,7 @@ JOB_FAILED = 1  # the job ended FAILED or CANCELLED
 USAGE = 2  # bad arguments, files, options or media, or a request the API refused as invalid (400)
 API = 3  # the stack or endpoint could not be reached or refused the call (403, 404, 409, 5xx)
 TIMEOUT = 4  # `wait --timeout` gave up; the job goes on
+CHECK_FAILED = 5  # `doctor` found something to fix before a deploy
 INTERRUPTED = 130  # Ctrl-C
 INTERNAL = 70  # a bug in lipsync (EX_SOFTWARE)
 
@@ -25,6 +26,7 @@ EXIT_CODES = {
     USAGE: "a mistake in the command, its files or options, or a request the API refused as invalid",
     API: "the stack or endpoint could not be reached, or refused the call",
     TIMEOUT: "waiting timed out (the job goes on)",
+    CHECK_FAILED: "lipsync doctor found something to fix before a deploy",
     INTERNAL: "a bug in lipsync (LIPSYNC_DEBUG=1 shows the traceback)",
     INTERRUPTED: "interrupted with Ctrl-C",
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import emulator, events, jobs, run, up, webhooks
+from . import doctor, emulator, events, jobs, run, up, webhooks
 
 # In the order `lipsync --help` lists them.
-COMMANDS: tuple[ModuleType, ...] = (run, jobs, up, events, webhooks, emulator)
+COMMANDS: tuple[ModuleType, ...] = (run, jobs, up, events, webhooks, emulator, doctor)

@@ -4,8 +4,9 @@ the ``api`` handler, as API Gateway would send it (without IAM signatures: the l
 Built on werkzeug (already here through moto) so that HTTP framing is a library's, not ours, and it
 answers what API Gateway answers before a function runs: a JSON 400 for a Content-Length that is not
 a number, a JSON 413 above API Gateway's 10 MB payload limit, a JSON 400 for a body that is not UTF-8
-text, and a JSON 502 when the function fails. Answers carry ``headers`` and ``multiValueHeaders``
-merged, with API Gateway's default ``Content-Type: application/json``."""
+text, a JSON 502 when the function fails (its error, or an answer over Lambda's 6 MB), and a JSON 504
+when it has not answered within API Gateway's 29 s integration timeout. Answers carry ``headers`` and
+``multiValueHeaders`` merged, with API Gateway's default ``Content-Type: application/json``."""
 
 from __future__ import annotations
 
@@ -22,12 +23,14 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from .aws_events import api_gateway_proxy
+from .deadlines import within
 from .lambda_functions import LambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # (method, url, headers, body) -> None to serve the request, or why it is refused (403): ``--auth iam``.
 Authorizer = Callable[[str, str, dict[str, str], bytes | None], str | None]
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's REST integration timeout (default and maximum)
 logger = logging.getLogger(__name__)
 
 
@@ -59,8 +62,10 @@ class ApiServer:
         port: int = 0,
         authorizer: Authorizer | None = None,
         on_request: Callable[[str, str, int], None] | None = None,
+        integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
     ) -> None:
         self._handler = handler
+        self._integration_timeout = integration_timeout
         self._authorizer = authorizer
         self._on_request = on_request  # told of every answer: method, path, status
         self._server = make_server(host, port, self._wsgi, threaded=True)
@@ -107,7 +112,11 @@ class ApiServer:
             query=dict(request.args.items()) or None,
         )
         try:
-            answer = self._handler(event, LambdaContext(function_name="api"))
+            answer = within(
+                self._integration_timeout, self._handler, event, LambdaContext(function_name="api")
+            )
+        except TimeoutError:  # the function goes on; the caller is told it timed out
+            return _json(504, "Endpoint request timed out")
         except Exception:  # the function failed: API Gateway answers 502
             logger.exception("the api function failed")
             return _json(502, "Internal server error")

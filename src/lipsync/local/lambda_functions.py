@@ -1,5 +1,9 @@
 """Lambda, in-process: each function of the template with its execution environments, invoked by
-moto's Lambda seam (Step Functions' tasks), the trigger dispatcher and the local API server."""
+moto's Lambda seam (Step Functions' tasks), the trigger dispatcher and the local API server.
+
+Lambda's own limits hold: an invocation that runs past its function's timeout fails with
+``Sandbox.Timedout`` ("Task timed out after … seconds"), and a synchronous answer over 6 MB with
+``Function.ResponseSizeTooLarge``, the error types Lambda reports (and Step Functions matches)."""
 
 from __future__ import annotations
 
@@ -15,8 +19,19 @@ from typing import Any
 
 from botocore.credentials import ReadOnlyCredentials
 
+from .deadlines import within
 from .iam.acting import acting_as
 from .moto_patches import MotoSeamError
+
+MAX_SYNC_RESPONSE_BYTES = 6_291_556  # Lambda's quota for a synchronous invocation's response
+
+
+class FunctionError(Exception):
+    """An invocation that Lambda itself failed (not the handler): ``error_type`` as Lambda names it."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
 
 
 @dataclass
@@ -69,6 +84,14 @@ class LocalFunction:
         return self.load()
 
     def __call__(self, event: Any, context: Any) -> Any:
+        try:
+            return within(self.timeout, self._run, event, context)
+        except TimeoutError:
+            raise FunctionError(
+                "Sandbox.Timedout", f"Task timed out after {self.timeout:.2f} seconds"
+            ) from None
+
+    def _run(self, event: Any, context: Any) -> Any:
         handler = self._take()
         try:
             with acting_as(self.credentials):
@@ -130,12 +153,14 @@ class FunctionRegistry:
         """The function whose name ends with ``suffix`` (physical names carry the stack's prefix)."""
         return next(f for n, f in self.functions.items() if n.endswith(suffix))
 
-    def call(self, name: str, event: Any) -> Any:
-        """Invoke ``name`` as an event source would (the trigger dispatcher, the API server)."""
-        function = self.functions[name]
-        started = time.monotonic()
+    def call(self, name: str, event: Any, *, synchronous: bool = False) -> Any:
+        """Invoke ``name`` as an event source would: the trigger dispatcher (asynchronously), the API
+        server (``synchronous``: the answer is bounded as Lambda bounds it)."""
+        function, started = self.functions[name], time.monotonic()
         try:
             result = function(event, function.context())
+            if synchronous:
+                answer(result)
         except Exception:
             self._record(name, False, started)
             raise
@@ -156,20 +181,27 @@ class FunctionRegistry:
         name = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
         if name not in self.functions:
             raise MotoSeamError(f"no local handler for Lambda function {name!r}")
-        function = self.functions[name]
+        function, started = self.functions[name], time.monotonic()
         event = json.loads(body) if body else {}
-        started = time.monotonic()
         try:
-            result = function(event, function.context(function_name))
+            payload = answer(function(event, function.context(function_name)))
         except Exception as exc:  # the function error, as Lambda reports it
             self._record(name, False, started)
             response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps(
-                {
-                    "errorType": type(exc).__name__,
-                    "errorMessage": str(exc),
-                    "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
-                }
-            ).encode()
+            error = {"errorType": getattr(exc, "error_type", type(exc).__name__), "errorMessage": str(exc)}
+            if not isinstance(exc, FunctionError):
+                error["stackTrace"] = traceback.format_tb(exc.__traceback__)[-5:]
+            return json.dumps(error).encode()
         self._record(name, True, started)
-        return json.dumps(result).encode()
+        return payload
+
+
+def answer(result: Any) -> bytes:
+    """A synchronous invocation's response payload, refused as Lambda refuses one over 6 MB."""
+    payload = json.dumps(result).encode()
+    if len(payload) > MAX_SYNC_RESPONSE_BYTES:
+        raise FunctionError(
+            "Function.ResponseSizeTooLarge",
+            f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_RESPONSE_BYTES} bytes).",
+        )
+    return payload

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .iam.gate import IamGate
 from .moto_patches import MotoPatches, Patch, source_contains
+
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Guard = Callable[[Wsgi], Wsgi]  # a WSGI app in front of another
 
 
 def _polling_often(make_server: Callable[..., Any]) -> Callable[..., Any]:
@@ -19,10 +21,12 @@ def _polling_often(make_server: Callable[..., Any]) -> Callable[..., Any]:
     return make_quick_server
 
 
-def _gated_by(gate: IamGate) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _guarded_by(guards: Sequence[Guard]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def replacement(make_server: Callable[..., Any]) -> Callable[..., Any]:
         def make_gated_server(host: str, port: int, app: Any, *args: Any, **kwargs: Any) -> Any:
-            return make_server(host, port, gate.wrap(app), *args, **kwargs)
+            for guard in reversed(guards):  # the first guard sees each request first
+                app = guard(app)
+            return make_server(host, port, app, *args, **kwargs)
 
         return make_gated_server
 
@@ -45,20 +49,20 @@ QUICK_STOP = Patch(
 )
 
 
-def quick_stop_moto_server(ip_address: str, port: int, gate: IamGate | None = None) -> Any:
+def quick_stop_moto_server(ip_address: str, port: int, guards: Sequence[Guard] = ()) -> Any:
     """A started ``ThreadedMotoServer`` whose ``stop()`` returns within 50 ms instead of up to 0.5 s,
-    and whose every request passes ``gate`` (IAM, once the gate knows the stack's policies)."""
+    and whose every request passes ``guards`` in order (WSGI wrappers: IAM, quotas) before moto."""
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address=ip_address, port=port, verbose=False)
     patches = [QUICK_STOP]
-    if gate is not None:
+    if guards:
         patches.append(
             Patch(
                 QUICK_STOP.owner,
                 "make_server",
-                _gated_by(gate),
-                why="every request to the server is authorised by IAM first",
+                _guarded_by(guards),
+                why="every request to the server passes the guards first (IAM, quotas)",
                 expects=QUICK_STOP.expects,
             )
         )

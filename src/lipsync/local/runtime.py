@@ -19,6 +19,7 @@ import requests
 from lipsync.emulator import Emulator, ServiceConfig
 from lipsync_core.jobs.domain.flow_limits import FlowLimits
 
+from . import quotas
 from .api_server import ApiServer, Authorizer
 from .iam.gate import IamGate
 from .moto_server import quick_stop_moto_server
@@ -73,8 +74,8 @@ class LocalRuntime:
         self.ports = ports or LocalPorts()
         self._authorizer, self._on_request = authorizer, on_request
         self.emulator = Emulator(speed=emulator_speed, config=emulator_config, port=self.ports.emulator)
-        # IAM as the template defines it (iam/gate.py): not enforced yet, while the gate is finished.
-        self.gate: IamGate | None = None
+        # IAM as the template defines it: every request to moto is authorised (iam/gate.py).
+        self.gate = IamGate()
         self.stack: LocalStack | None = None
         self.dispatcher: TriggerDispatcher | None = None
         self.api: ApiServer | None = None
@@ -92,7 +93,9 @@ class LocalRuntime:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         template_path = self.template_path or synthesized_template()
         try:
-            self._moto = quick_stop_moto_server("127.0.0.1", self.ports.aws, self.gate)
+            self._moto = quick_stop_moto_server(
+                "127.0.0.1", self.ports.aws, (self.gate.wrap, quotas.enforced)
+            )
             host, port = self._moto.get_host_and_port()
             aws = f"http://{host}:{port}"
             # moto's backends are process-wide: start from nothing, whatever ran in this process before.
@@ -128,7 +131,7 @@ class LocalRuntime:
             registry = self.stack.registry
             api = registry.named("api")
             self.api = ApiServer(
-                lambda event, _: registry.call(api.name, event),
+                lambda event, _: registry.call(api.name, event, synchronous=True),
                 port=self.ports.api,
                 authorizer=self._authorizer,
                 on_request=self._on_request,

@@ -90,7 +90,7 @@ def read(incoming: Incoming, secret_arn: Callable[[str], str]) -> AwsRequest | N
     return AwsRequest(access_key, service, operation, (AuthRequest(action, resources, context),), "json")
 
 
-_IAM_PREFIX = {"stepfunctions": "states", "monitoring": "cloudwatch"}
+_IAM_PREFIX = {"monitoring": "cloudwatch"}  # signing name -> IAM prefix where they differ
 
 
 def _json(body: bytes) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def _json_resources(
         if "TableName" in body:
             table = _arn("dynamodb", f"table/{body['TableName']}")
             return (f"{table}/index/{body['IndexName']}" if body.get("IndexName") else table,)
-    if service == "stepfunctions":
+    if service == "states":
         for key in ("executionArn", "stateMachineArn"):
             if key in body:
                 return (str(body[key]),)

@@ -14,18 +14,19 @@ import json
 import re
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..moto_server import Wsgi
 from .actions import AwsRequest, Incoming, read
 from .policy import AuthRequest, Principal, evaluate
 from .principals import StackPolicies
 
-Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 INTERPRETER_KEY = "ak"  # moto's Step Functions interpreter signs its task calls with this key
 _ACCESS_KEY = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
-BODY_NEEDED = {"sts", "dynamodb", "stepfunctions", "events", "secretsmanager", "sqs", "logs", "monitoring"}
+BODY_NEEDED = {"sts", "dynamodb", "states", "events", "secretsmanager", "sqs", "logs", "monitoring"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class IamGate:
     secret_arn: Callable[[str], str] = str
     principals: dict[str, Principal] = field(default_factory=dict)  # by access key
     denials: list[Denial] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)  # authorised calls of the stack's roles, by action
     _decisions: dict[tuple[Any, ...], str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -90,6 +92,8 @@ class IamGate:
             refusal = self._refusal(principal, authorisation)
             if refusal:
                 return self._deny(request, principal, authorisation, refusal, start_response)
+        with self._lock:
+            self.calls[request.authorisations[0].action if request.authorisations else request.operation] += 1
         if request.operation == "AssumeRole":
             return self._learning_sessions(app, environ, start_response, request)
         if request.operation in ("GetObject", "HeadObject"):

@@ -2,11 +2,14 @@
 policy wins; otherwise an Allow in the caller's identity policies or in the resource's policy allows;
 otherwise the request is implicitly denied.
 
-Written here rather than taken from moto (``moto/iam/access_control.py``), which treats a condition
-operator it does not know as satisfied (so the stack's ``Deny`` on ``aws:SecureTransport: false``
-would deny everything), turns an Allow whose condition fails into a Deny, and matches actions
-case-sensitively. No maintained library on PyPI evaluates a request against policies (parliament,
-cloudsplaining and policy_sentry lint or write them; iam-ape computes effective permissions offline).
+Written here rather than taken from moto (``moto/iam/access_control.py``), which passes the resource
+``*`` for every service but S3, treats a condition operator it does not know as satisfied (so the
+stack's ``Deny`` on ``aws:SecureTransport: false`` would deny everything), turns an Allow whose
+condition fails into a Deny, and matches actions case-sensitively. The maintained evaluator,
+``@cloud-copilot/iam-simulate``, is TypeScript under the AGPL: a Node process beside every request
+and a licence the shipped ``lipsync[local]`` cannot carry. No library on PyPI evaluates a request
+against policies (parliament, cloudsplaining and policy_sentry lint or write them; iam-ape computes
+an account's effective permissions).
 Statements are compiled once per policy (patterns to regular expressions); an operator or element this
 evaluator does not know fails the compilation, never the request.
 """
@@ -120,12 +123,13 @@ class Condition:
         present = self.key in context
         if operator == "Null":  # "true": the key must be absent
             return (not present) == (self.values[0].lower() == "true")
-        if_exists = operator.endswith("IfExists")
-        if not present:
-            return if_exists or operator.startswith("ForAllValues:")
-        actual = _as_list(context[self.key])
         base = operator.removeprefix("ForAnyValue:").removeprefix("ForAllValues:").removesuffix("IfExists")
         negated = base in _NEGATED
+        if not present:
+            # AWS: a missing key matches nothing, so a negated operator ("not like") holds, as do
+            # ...IfExists and ForAllValues (every one of no values)
+            return operator.endswith("IfExists") or operator.startswith("ForAllValues:") or negated
+        actual = _as_list(context[self.key])
         compare = _OPERATORS[_NEGATED.get(base, base)]
 
         def one(value: str) -> bool:

@@ -1,9 +1,10 @@
-"""``VolcClient``: signed calls to the lip-sync API over a ``requests.Session``.
+"""``VolcClient``: signed calls to the lip-sync API over ``urllib3``.
 
 The client owns transport only: the signer is pure (``signer.py``), validation lives in the models
 (``models.py``) and the error taxonomy in ``errors.py``. It never retries: the state machine does,
-with backoff and jitter, on the retryable error classes. ``requests`` is imported on first use, so
-functions that only need the models do not pay for it at cold start.
+with backoff and jitter, on the retryable error classes. It sends over urllib3, which the Lambda
+runtime's botocore already brings (and a function's boto3 clients already import), so the layer ships
+only our code; the pool is made on first use, so functions that only need the models pay nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from . import errors
 from .models import (
@@ -28,7 +29,7 @@ from .models import (
 from .signer import Credentials, sign
 
 if TYPE_CHECKING:
-    import requests
+    import urllib3
 
 DEFAULT_ENDPOINT = "https://visual.volcengineapi.com"
 API_VERSION = "2022-08-31"
@@ -55,7 +56,7 @@ class VolcClient:
         endpoint: str = DEFAULT_ENDPOINT,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         *,
-        session: requests.Session | None = None,
+        http: urllib3.PoolManager | None = None,
         region: str = "cn-north-1",
         service: str = "cv",
         clock: Callable[[], datetime] = utc_now,
@@ -70,7 +71,7 @@ class VolcClient:
         self.region = region
         self.service = service
         self._clock = clock
-        self._session = session
+        self._http = http
 
     @classmethod
     def from_credentials(cls, credentials: Credentials, **kwargs: Any) -> VolcClient:
@@ -85,12 +86,16 @@ class VolcClient:
         return f"VolcClient(endpoint={self.endpoint!r}, access_key_id={self.credentials.access_key_id!r})"
 
     @property
-    def session(self) -> requests.Session:
-        if self._session is None:
-            import requests  # deferred: see the module docstring
+    def http(self) -> urllib3.PoolManager:
+        """The connection pool, made on first use with botocore's CA bundle (what boto3 trusts)."""
+        if self._http is None:
+            import urllib3  # deferred: see the module docstring
+            from botocore.httpsession import get_cert_path
 
-            self._session = requests.Session()
-        return self._session
+            self._http = urllib3.PoolManager(
+                cert_reqs="CERT_REQUIRED", ca_certs=get_cert_path(True), retries=False, maxsize=4
+            )
+        return self._http
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -169,7 +174,7 @@ class VolcClient:
         failure_is_task: bool = False,
         version: str = API_VERSION,
     ) -> dict[str, Any]:
-        import requests
+        import urllib3
 
         payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         query = {"Action": action, "Version": version}
@@ -186,24 +191,26 @@ class VolcClient:
             service=self.service,
         )
         started = time.monotonic()
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout, self.timeout)
         try:
-            response = self.session.post(
-                f"{self.endpoint}/",
-                params=query,
-                data=payload,
+            response = self.http.request(
+                "POST",
+                f"{self.endpoint}/?{urlencode(query)}",
+                body=payload,
                 headers=signed.headers,
-                timeout=self.timeout,
-                allow_redirects=False,
+                timeout=urllib3.Timeout(connect=connect, read=read),
+                redirect=False,
+                retries=False,
             )
-        except requests.RequestException as exc:
+        except urllib3.exceptions.HTTPError as exc:
             raise _transport_error(action, exc, ambiguous_after_send) from None
         elapsed_ms = (time.monotonic() - started) * 1000
-        envelope = _parse_envelope(action, response, failure_is_task)
+        envelope = _parse_envelope(action, response.status, response.data, failure_is_task)
         logger.debug(
             "volcengine call",
             extra={
                 "action": action,
-                "http_status": response.status_code,
+                "http_status": response.status,
                 "request_id": envelope.get("request_id"),
                 "elapsed_ms": round(elapsed_ms, 1),
             },
@@ -212,12 +219,10 @@ class VolcClient:
 
 
 def _transport_error(action: str, exc: Exception, ambiguous_after_send: bool) -> errors.VolcError:
-    """Turn a ``requests`` failure into a typed error, telling whether the request may have left."""
-    import requests
+    """Turn a ``urllib3`` failure into a typed error, telling whether the request may have left."""
+    from urllib3.exceptions import ConnectTimeoutError, LocationParseError
 
-    never_sent = isinstance(exc, requests.ConnectTimeout | requests.exceptions.InvalidURL) or (
-        isinstance(exc, requests.ConnectionError) and _is_connect_failure(exc)
-    )
+    never_sent = isinstance(exc, ConnectTimeoutError | LocationParseError) or _is_connect_failure(exc)
     reason = type(exc).__name__
     if never_sent or not ambiguous_after_send:
         return errors.VolcUnavailableError(f"{action} failed before an answer arrived: {reason}")
@@ -229,13 +234,13 @@ def _transport_error(action: str, exc: Exception, ambiguous_after_send: bool) ->
 
 def _is_connect_failure(exc: Exception) -> bool:
     """True when the connection was never established (the request cannot have been sent)."""
-    from urllib3.exceptions import NameResolutionError, NewConnectionError
+    from urllib3.exceptions import NewConnectionError  # also DNS failures (NameResolutionError in 2.x)
 
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, NewConnectionError | NameResolutionError | ConnectionRefusedError):
+        if isinstance(current, NewConnectionError | ConnectionRefusedError):
             return True
         reason = getattr(current, "reason", None)
         if isinstance(reason, BaseException):
@@ -247,14 +252,13 @@ def _is_connect_failure(exc: Exception) -> bool:
     return False
 
 
-def _parse_envelope(action: str, response: requests.Response, failure_is_task: bool) -> dict[str, Any]:
-    status = response.status_code
+def _parse_envelope(action: str, status: int, body: bytes, failure_is_task: bool) -> dict[str, Any]:
     try:
-        envelope = response.json()
+        envelope = json.loads(body)
     except ValueError:
         envelope = None
     if not isinstance(envelope, dict):
-        snippet = response.text[:_MAX_ERROR_BODY].strip() or "<empty>"
+        snippet = body[:_MAX_ERROR_BODY].decode("utf-8", "replace").strip() or "<empty>"
         error_class = errors.classify_http_status(status) if status != 200 else errors.VolcUnknownError
         raise error_class(f"{action}: answer is not a JSON envelope: {snippet!r}", http_status=status)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import certifi
 import urllib3
+from botocore.httpsession import get_cert_path
 
 from lipsync_core.jobs.domain.errors import ResultDownloadError, ResultUrlExpiredError, ResultUrlRejectedError
 
@@ -85,7 +85,7 @@ def pinned_request(
             server_hostname=host,
             assert_hostname=host,
             cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(),
+            ca_certs=get_cert_path(True),  # the CA bundle boto3 trusts (the runtime's botocore)
             timeout=timeout,
             retries=False,
         )

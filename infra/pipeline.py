@@ -87,7 +87,11 @@ class LipSyncPipeline(Construct):
             "InputReader",
             InputReaderProps(**shared, submit=self.functions.submit, prepare=self.preparation.function),
         )
-        self.workflow = JobWorkflow(self, "Workflow", WorkflowProps(**shared, functions=self.functions))
+        self.workflow = JobWorkflow(
+            self,
+            "Workflow",
+            WorkflowProps(**shared, functions=self.functions, prepare=self.preparation.function),
+        )
         state_machine = self.workflow.state_machine
         self.entry_functions = EntryFunctions(
             self, "EntryFunctions", EntryFunctionsProps(**shared, state_machine=state_machine)
@@ -114,6 +118,9 @@ class LipSyncPipeline(Construct):
             ),
         )
         self.acknowledgements = acknowledged(
-            self, bucket=self.storage.bucket, state_machine=state_machine, tasks=self.functions.all
+            self,
+            bucket=self.storage.bucket,
+            state_machine=state_machine,
+            tasks=[*self.functions.all, self.preparation.function],
         )
         acknowledge_findings(self, self.acknowledgements)

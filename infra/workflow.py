@@ -1,4 +1,5 @@
-"""The job state machine (DESIGN §2): Submit, an adaptive Wait, Poll and a Choice; bounded
+"""The job state machine (DESIGN §2): Prepare (the inputs probed, refused or normalised before the job
+waits or pays), then Submit, an adaptive Wait, Poll and a Choice; bounded
 resubmission; retries with backoff and jitter on the retryable error classes only; every failure
 caught into one path; exactly one terminal event per job."""
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -37,6 +39,7 @@ RETRIES = [(THROTTLED, 5, UNTIL_DEADLINE, 120), (UNAVAILABLE, 3, 5, 60)]
 @dataclass(frozen=True)
 class WorkflowProps(PipelineResources):
     functions: WorkflowFunctions  # the tasks
+    prepare: lambda_.IFunction  # the first task (infra/preparation.py)
 
 
 class JobWorkflow(Construct):
@@ -44,6 +47,9 @@ class JobWorkflow(Construct):
         super().__init__(scope, construct_id)
         config, functions, bus = props.config, props.functions, props.bus
 
+        # First the inputs, before the job waits for capacity (or, later, in line): what cannot work is
+        # refused unpaid, what the service dislikes is converted; the job's record keeps the outcome.
+        prepare = self._invoke("Prepare", props.prepare, result_path=sfn.JsonPath.DISCARD)
         submit = self._invoke("Submit", functions.submit, result_path="$.cursor")
         wait = sfn.Wait(self, "WaitBeforePoll", time=sfn.WaitTime.seconds_path("$.cursor.wait_seconds"))
         # A job without capacity (an unfinished-task slot, a submit slot) waits here, in QUEUED.
@@ -104,6 +110,7 @@ class JobWorkflow(Construct):
             for errors, interval, attempts, max_delay in RETRIES:
                 self._retry(step, errors, interval, attempts, max_delay)
         self._retry(copy, DOWNLOAD, interval=10, attempts=3, max_delay=120)
+        self._retry(prepare, [ErrorName.INPUT_UNREADABLE], interval=3, attempts=2, max_delay=30)
         # A job that already ended (cancelled through the API) announces nothing more: one terminal event.
         # Succeed, not Fail: a cancellation is not a failed execution (the ExecutionsFailed alarm).
         already_finished = sfn.Succeed(
@@ -114,7 +121,7 @@ class JobWorkflow(Construct):
             .when(sfn.Condition.string_equals("$.event.status", Status.FAILED), emit_failed.next(failed))
             .otherwise(already_finished)
         )
-        for step in (submit, poll, copy):
+        for step in (prepare, submit, poll, copy):
             step.add_catch(failure_path, errors=["States.ALL"], result_path="$.error")
 
         resubmit = sfn.Condition.and_(
@@ -143,7 +150,8 @@ class JobWorkflow(Construct):
             .otherwise(task_lost.next(failure_path))
         )
         wait.next(poll).next(status)
-        definition = submit.next(admitted)
+        submit.next(admitted)
+        definition = prepare.next(submit)
 
         self.state_machine = sfn.StateMachine(
             self,

@@ -61,7 +61,12 @@ def test_every_error_name_in_the_definition_is_the_contracts(definition: dict[st
         for error in handler["ErrorEquals"]
     }
     ours = {error for error in matched if not error.startswith(("States.", "Lambda."))}
-    assert ours == {ErrorName.THROTTLED, ErrorName.UNAVAILABLE, ErrorName.RESULT_DOWNLOAD}
+    assert ours == {
+        ErrorName.THROTTLED,
+        ErrorName.UNAVAILABLE,
+        ErrorName.RESULT_DOWNLOAD,
+        ErrorName.INPUT_UNREADABLE,
+    }
     assert ErrorName.LAMBDA_THROTTLED in matched
     raised = {state["Parameters"]["Error"] for state in states if "Error" in state.get("Parameters", {})}
     assert raised == {ErrorName.TASK_LOST}

@@ -19,7 +19,7 @@ def test_lambda_throttling_is_retried_on_every_lambda_task(definition: dict[str,
         for name, state in definition["States"].items()
         if state["Type"] == "Task" and "states:::" not in state["Resource"]  # not a service integration
     }
-    assert set(lambda_tasks) == {"Submit", "Poll", "CopyResult", "RecordFailure"}
+    assert set(lambda_tasks) == {"Prepare", "Submit", "Poll", "CopyResult", "RecordFailure"}
     for name, state in lambda_tasks.items():
         [retry] = [r for r in state["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
         assert retry["MaxAttempts"] == UNTIL_DEADLINE, name  # only the deadline (the timeout) ends it

@@ -178,7 +178,12 @@ def test_retries_only_on_retryable_errors_with_backoff_and_jitter(definition: di
 
 def test_the_shape_of_the_loop(definition: dict[str, Any]) -> None:
     states = definition["States"]
-    assert definition["StartAt"] == "Submit"
+    # The inputs are judged before the job waits or pays; whatever Prepare raises ends in the failure path.
+    assert definition["StartAt"] == "Prepare"
+    assert states["Prepare"]["Next"] == "Submit"
+    assert states["Prepare"]["ResultPath"] is None, "the outcome is on the job's record, not in the state"
+    assert [c["Next"] for c in states["Prepare"]["Catch"]] == ["RecordFailure"]
+    assert any("InputUnreadableError" in r["ErrorEquals"] for r in states["Prepare"]["Retry"])
     assert states["WaitBeforePoll"]["SecondsPath"] == "$.cursor.wait_seconds"
     choices = json.dumps(states["TaskStatus"]["Choices"])
     for status in ("in_queue", "generating", "done", "not_found", "expired"):

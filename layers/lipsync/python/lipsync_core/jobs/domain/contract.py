@@ -12,7 +12,7 @@ from typing import Final, Literal, cast, get_args
 
 from lipsync_core.volc.errors import VolcThrottledError, VolcUnavailableError
 
-from .errors import JobDeadlineExceededError, ResultDownloadError, TaskLostError
+from .errors import InputUnreadableError, JobDeadlineExceededError, ResultDownloadError, TaskLostError
 
 JobStatus = Literal["QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 
@@ -49,6 +49,7 @@ class ErrorName:
     RESULT_DOWNLOAD: Final = ResultDownloadError.__name__
     TASK_LOST: Final = TaskLostError.__name__
     DEADLINE_EXCEEDED: Final = JobDeadlineExceededError.__name__
+    INPUT_UNREADABLE: Final = InputUnreadableError.__name__
     LAMBDA_THROTTLED: Final = "Lambda.TooManyRequestsException"  # Lambda's own, not one of ours
 
 

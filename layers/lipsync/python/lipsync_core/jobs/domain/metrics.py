@@ -21,3 +21,5 @@ POLLS = "Polls"
 THROTTLES = "Throttles"
 PROCESSING_SECONDS = "ProcessingSeconds"
 BYTES_COPIED = "BytesCopied"
+INPUTS_REFUSED = "InputsRefused"  # jobs Prepare refused (nothing paid)
+INPUTS_NORMALISED = "InputsNormalised"  # jobs whose inputs Prepare converted

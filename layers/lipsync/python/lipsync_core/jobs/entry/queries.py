@@ -26,6 +26,7 @@ PUBLIC_FIELDS = (
     "error",
     "output",
     "waiting",  # while QUEUED without capacity: why, how many are ahead, how often it asked
+    "inputs",  # what Prepare found in the inputs, what it changed, what was sent
     "history",
 )
 

@@ -11,7 +11,7 @@ from lipsync_core.jobs.domain import metrics as m
 from lipsync_core.jobs.domain.contract import CursorStatus
 from lipsync_core.jobs.domain.errors import JobAlreadyFinishedError, JobDeadlineExceededError, TaskLostError
 from lipsync_core.jobs.domain.flow_limits import SUBMIT
-from lipsync_core.jobs.domain.models import Cursor, JobRequest, JobState
+from lipsync_core.jobs.domain.models import Cursor, JobState
 from lipsync_core.jobs.domain.poll_policy import jittered
 from lipsync_core.jobs.domain.records import JobRecord
 from lipsync_core.volc import VolcClient, VolcError, VolcSubmitUnconfirmedError, VolcThrottledError
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 def submit_job(state: JobState, context: StepContext, *, volc: VolcClient, s3: Any) -> Cursor:
     store, settings, flow = context.store, context.settings, context.flow
     now = context.clock()
-    record = _job(state, context, now)
+    record = context.recorded(state)
     if record.terminal:
         raise JobAlreadyFinishedError(f"job {state.job_id} is already {record.status}")
     request = record.request
@@ -70,7 +70,7 @@ def submit_job(state: JobState, context: StepContext, *, volc: VolcClient, s3: A
         )
     try:
         signer = input_signer(settings, s3, job_id=state.job_id)  # fresh URLs at every attempt
-        video, audio = signer.url(request.video), signer.url(request.audio)
+        video, audio = (signer.url(ref) for ref in record.inputs_to_submit)
         task = volc.submit_task(request.mode, video, audio, request.options)
     except VolcSubmitUnconfirmedError:
         raise  # the claim stays: the task may exist
@@ -90,16 +90,6 @@ def submit_job(state: JobState, context: StepContext, *, volc: VolcClient, s3: A
             logger.warning("CVCancelTask failed for a task submitted during cancellation")
         raise JobAlreadyFinishedError(f"job {state.job_id} was cancelled while its task was submitted")
     return submitted(task.task_id)
-
-
-def _job(state: JobState, context: StepContext, now: float) -> JobRecord:
-    """The job's record; a job submitted directly (its request in the state) is recorded first."""
-    if state.request is None:
-        return context.job(state.job_id)
-    request = JobRequest.under_policy(state.request, allow_http=context.settings.allow_local_urls)
-    deadline = int(now) + context.settings.job_deadline_seconds
-    record, _ = context.store.create(state.job_id, request, deadline_epoch=deadline)
-    return record
 
 
 class _Waiter:

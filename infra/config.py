@@ -13,6 +13,7 @@ from constructs import Construct
 
 from lipsync_core.jobs.domain.flow_limits import FlowLimits
 from lipsync_core.jobs.domain.poll_policy import PollPolicy
+from lipsync_core.media.rules import InputSpecs
 from lipsync_core.volc import Mode
 
 from .lambda_target import DEFAULT_PYTHON, LambdaTarget
@@ -92,6 +93,7 @@ class StackConfig:
         self.lambda_target  # noqa: B018 - validates the runtime fields now, with a clear message
         if self.job_deadline_seconds >= 11 * 3600:
             raise ValueError("job_deadline_seconds must stay under the service's 12-hour task lifetime")
+        InputSpecs.from_json(self.input_specs)  # a bad value refused at synth, not at the first job
 
     @property
     def flow_limits_json(self) -> str:

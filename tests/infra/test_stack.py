@@ -239,6 +239,12 @@ def test_a_deadline_past_the_task_lifetime_is_refused(tmp_path: Path) -> None:
         build_app(outdir=str(tmp_path), nag=False, context={"lipsync:job_deadline_seconds": 12 * 3600})
 
 
+def test_an_unknown_input_spec_is_refused_at_synth(tmp_path: Path) -> None:
+    typo = '{"lite": {"max_fsp": 25}}'
+    with pytest.raises(ValueError, match="unknown input spec setting"):
+        build_app(outdir=str(tmp_path), nag=False, context={"lipsync:input_specs": typo})
+
+
 def test_every_api_method_requires_iam_and_validates(template: Template) -> None:
     methods = template.find_resources("AWS::ApiGateway::Method")
     routes = set()

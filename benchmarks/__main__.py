@@ -1,5 +1,5 @@
 """``make bench``: every figure of issue 12's table beside its baseline from the same run, then the
-poll cost, the emulator's own figures and bursts against the provider's limits."""
+poll cost, the emulator's own figures, bursts against the provider's limits and long voices in segments."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from benchmarks import (
     copy_throughput,
     demo_time,
     emulator_throughput,
+    long_voice,
     pipeline_load,
     poll_cost,
     provider_limits,
@@ -31,6 +32,7 @@ def main() -> None:
     rows += demo_time.main()
     emulator_throughput.main()
     provider_limits.main()
+    long_voice.main()
     poll_rows = poll_cost.main()
     print()
     print_table(rows + poll_rows)

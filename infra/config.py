@@ -37,7 +37,9 @@ class StackConfig:
     volc_endpoint: str = "https://visual.volcengineapi.com"
     output_prefix: str = "outputs/"
     input_expiry_days: int = 30  # lifecycle for uploaded inputs
-    copy_memory_mb: int = 256  # the copy streams: memory stays bounded whatever the result's size
+    # The copy streams (memory stays bounded), but hashing and uploading a result of any size in 900 s
+    # needs CPU, which Lambda gives in proportion to memory: 1,769 MB is one whole vCPU.
+    copy_memory_mb: int = 1769
     # Prepare decodes and encodes video: memory buys CPU on Lambda (about 1.7 vCPU at 3008 MB), and
     # /tmp holds an input and its converted copy.
     prepare_memory_mb: int = 3008
@@ -57,14 +59,17 @@ class StackConfig:
     capacity_wait_max_seconds: int = 300
     # Event sources whose ``LipSync Job Requested`` events start jobs (comma-separated, at least one).
     request_sources: str = "lipsync.client"
-    # Create the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account). Off: it replaces
-    # any role the account already has; the stage's logging needs one set in the account and region.
-    api_cloud_watch_role: bool = False
+    # Set the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account, retained): the stage's
+    # logging needs one in the account and region. Off only where the account already has one
+    # (`lipsync doctor` says so).
+    api_cloud_watch_role: bool = True
     api_endpoint_type: str = "REGIONAL"  # REGIONAL, EDGE or PRIVATE
     # What the functions run on; everything derived from these lives in lambda_target.py.
     python_version: str = DEFAULT_PYTHON
     architecture: str = "x86_64"  # or arm64
-    powertools_layer: str = "managed"  # or bundled: our own layer, where Powertools publishes none
+    # bundled: our own Powertools layer, deployable in every region; managed: the layer Powertools
+    # publishes (only in the regions it lists, found through an SSM parameter at deploy time).
+    powertools_layer: str = "bundled"
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackConfig:

@@ -18,7 +18,7 @@ class VolcCredentials(Construct):
         self.secret = secretsmanager.Secret(
             self,
             "Secret",
-            secret_name=names.secret,
+            secret_name=names.secret,  # None: CloudFormation names it (a retained name blocks redeploys)
             description="Volcengine access key for the lip-sync API: "
             '{"access_key_id", "secret_access_key", "session_token"?}',
             removal_policy=cdk.RemovalPolicy.RETAIN,  # the operator's keys outlive a replaced stack

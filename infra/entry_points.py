@@ -98,9 +98,13 @@ class EntryPoints(Construct):
             ),
             retention=cdk.Duration.days(30),
         )
-        self.api = self._api(props.api_function, config)
+        # aws-cdk-lib emits KmsKeyIdentifier "" for an archive without a key, which some regions refuse.
+        archive = self.archive.node.default_child
+        assert isinstance(archive, cdk.CfnResource)
+        archive.add_property_deletion_override("KmsKeyIdentifier")
+        self.api = self._api(props.api_function, config, props.names.api)
 
-    def _api(self, function: lambda_.IFunction, config: StackConfig) -> apigateway.RestApi:
+    def _api(self, function: lambda_.IFunction, config: StackConfig, name: str) -> apigateway.RestApi:
         self.access_logs = access_logs = logs.LogGroup(
             self,
             "ApiAccessLogs",
@@ -110,10 +114,14 @@ class EntryPoints(Construct):
         api = apigateway.RestApi(
             self,
             "Api",
+            rest_api_name=name,  # API Gateway's metrics (the alarms') are per API name: the stack's own
             description="Lip-sync jobs (IAM-authorised)",
             endpoint_types=[apigateway.EndpointType(config.api_endpoint_type)],
-            # The account-wide logging role is opt-in: creating it replaces the one the account has.
+            # The stage's logs need the account's API Gateway CloudWatch role: without one (a fresh
+            # account or region) the stage fails to create. The role is kept when the stack goes, so the
+            # account's other APIs keep logging (see architecture.md).
             cloud_watch_role=config.api_cloud_watch_role,
+            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
             deploy_options=apigateway.StageOptions(
                 stage_name="v1",
                 access_log_destination=apigateway.LogGroupLogDestination(access_logs),

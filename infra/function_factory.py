@@ -8,6 +8,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from .signing_layer import SigningLayer
@@ -115,9 +117,21 @@ class FunctionFactory:
         return dict(self._built)
 
 
-def item_access(*tables: dynamodb.ITableV2) -> iam.PolicyStatement:
-    """Only the item operations the job store and flow control use, on the tables themselves."""
+def item_access(*tables: dynamodb.ITableV2, create: bool = False) -> iam.PolicyStatement:
+    """Reading and updating items of the tables themselves (the job store's and flow control's
+    operations), and creating them (``PutItem``) only for the functions that record new jobs."""
     return iam.PolicyStatement(
-        actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        actions=["dynamodb:GetItem", "dynamodb:UpdateItem", *(["dynamodb:PutItem"] if create else [])],
         resources=[table.table_arn for table in tables],
     )
+
+
+def secret_value(secret: secretsmanager.ISecret) -> iam.PolicyStatement:
+    """Reading a secret's value, which is all Powertools' parameters provider does (no DescribeSecret)."""
+    return iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secret.secret_arn])
+
+
+def key_lookups(bucket: s3.IBucket) -> iam.PolicyStatement:
+    """``s3:ListBucket`` on the bucket: with it S3 answers a missing key with 404, without it with 403,
+    which reads like a denial (keys only; no object is readable through it)."""
+    return iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])

@@ -13,8 +13,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .function_factory import item_access
+from .function_factory import item_access, key_lookups, secret_value
 from .resources import PipelineResources
+
+API_TIMEOUT_SECONDS = 28  # API Gateway's REST integrations time out after 29 s
 
 
 def failed_deliveries_queue(scope: Construct) -> sqs.Queue:
@@ -39,19 +41,25 @@ class WorkflowFunctions(Construct):
         self.copy_result = factory.build(self, "copy_result", timeout=900, memory=config.copy_memory_mb)
         self.record_failure = factory.build(self, "record_failure", timeout=30)
 
-        for function in self.all:
+        # Submit records a job whose request came in the execution's input (a direct start).
+        self.submit.add_to_role_policy(item_access(props.table, create=True))
+        for function in (self.poll, self.copy_result, self.record_failure):
             function.add_to_role_policy(item_access(props.table))
-        for function in (self.submit, self.poll, self.copy_result, self.record_failure):
+        for function in self.all:
             function.add_to_role_policy(item_access(props.flow_table))
         for function in (self.submit, self.poll, self.copy_result):
-            props.secret.grant_read(function)
-        # Submit reads inputs through the input reader role (infra/input_reader.py), not its own.
+            function.add_to_role_policy(secret_value(props.secret))
+        # Submit reads inputs through the input reader role (infra/signing_roles.py), not its own; it
+        # looks at the output key before paying (HeadObject: s3:GetObject, and ListBucket for a 404).
+        outputs = props.bucket.arn_for_objects(f"{config.output_prefix}*")
+        self.submit.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[outputs]))
         self.copy_result.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject", "s3:DeleteObject"],
-                resources=[props.bucket.arn_for_objects(f"{config.output_prefix}*")],
+                actions=["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"], resources=[outputs]
             )
         )
+        for function in (self.submit, self.copy_result):
+            function.add_to_role_policy(key_lookups(props.bucket))
 
     @property
     def all(self) -> list[lambda_.Function]:
@@ -69,7 +77,7 @@ class EntryFunctions(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: EntryFunctionsProps) -> None:
         super().__init__(scope, construct_id)
-        config, factory, bucket, table = props.config, props.factory, props.bucket, props.table
+        factory, bucket, table = props.factory, props.bucket, props.table
         state_machine = props.state_machine
         environment = {"STATE_MACHINE_ARN": state_machine.state_machine_arn}
         self.failed_deliveries = failed_deliveries_queue(self)
@@ -78,7 +86,9 @@ class EntryFunctions(Construct):
         self.start.configure_async_invoke(
             retry_attempts=2, on_failure=destinations.SqsDestination(self.failed_deliveries)
         )
-        self.api = factory.build(self, "api", timeout=30, environment=environment)
+        # Under API Gateway's 29 s integration timeout, so a slow call ends as the function's own error,
+        # never as a 504 after the function went on to create the job.
+        self.api = factory.build(self, "api", timeout=API_TIMEOUT_SECONDS, environment=environment)
 
         executions = cdk.Stack.of(self).format_arn(
             service="states",
@@ -87,7 +97,7 @@ class EntryFunctions(Construct):
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
         for function in (self.start, self.api):
-            function.add_to_role_policy(item_access(table))
+            function.add_to_role_policy(item_access(table, create=True))
             function.add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["states:StartExecution"], resources=[state_machine.state_machine_arn]
@@ -102,22 +112,20 @@ class EntryFunctions(Construct):
         self.start.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("rejections/*")])
         )
+        # A manifest deleted before its delivery is then a 404 the function reports, not a 403 it retries.
+        self.start.add_to_role_policy(key_lookups(bucket))
         self.api.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:Query"],
                 resources=[f"{table.table_arn}/index/by-status", f"{table.table_arn}/index/by-created"],
             )
         )
+        self.api.add_to_role_policy(  # a listing reads its page's items (the indexes hold keys only)
+            iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[table.table_arn])
+        )
         self.api.add_to_role_policy(item_access(props.flow_table))  # cancel gives the slot back
         self.api.add_to_role_policy(
             iam.PolicyStatement(actions=["states:StopExecution"], resources=[executions])
         )
-        self.api.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{config.output_prefix}*")]
-            )
-        )
-        self.api.add_to_role_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("inputs/*")])
-        )
-        props.secret.grant_read(self.api)  # CVCancelTask, best effort
+        # Presigned URLs (uploads, results) are signed by the URL signer role (infra/signing_roles.py).
+        self.api.add_to_role_policy(secret_value(props.secret))  # CVCancelTask, best effort

@@ -46,7 +46,7 @@ class LambdaTarget:
     architecture: str = "x86_64"
     # "managed": the layer Powertools publishes (found through its public SSM parameter);
     # "bundled": our own layer, for regions and partitions Powertools does not publish to.
-    powertools: str = "managed"
+    powertools: str = "bundled"
 
     def __post_init__(self) -> None:
         if self.python_version not in SUPPORTED_PYTHONS:

@@ -79,12 +79,16 @@ def acknowledged(
         f"{named(state_machine.state_machine_name)}:*"
     )
     return {
-        **{f"Functions/{name}-role": {_iam5("*"): XRAY} for name in ("submit", "poll", "record_failure")},
+        **{f"Functions/{name}-role": {_iam5("*"): XRAY} for name in ("poll", "record_failure")},
+        "Functions/submit-role": {
+            _iam5("*"): XRAY,
+            _iam5(f"{media}/outputs/*"): "Submit looks at the output key before paying (HeadObject is "
+            "s3:GetObject) under the outputs/ prefix only.",
+        },
         "Functions/copy_result-role": {
             _iam5("*"): XRAY,
             _iam5(f"{media}/outputs/*"): "CopyResult writes result objects under the outputs/ prefix of "
-            "the pipeline's bucket (put, multipart abort, read back, delete a partial copy); the wildcard "
-            "is the key.",
+            "the pipeline's bucket (put, multipart abort, read back); the wildcard is the key.",
         },
         "EntryFunctions/start-role": {
             _iam5("*"): XRAY,
@@ -93,8 +97,6 @@ def acknowledged(
         },
         "EntryFunctions/api-role": {
             _iam5("*"): XRAY,
-            _iam5(f"{media}/outputs/*"): "The API presigns GET URLs for results under outputs/ only.",
-            _iam5(f"{media}/inputs/*"): "The API presigns upload URLs for new objects under inputs/ only.",
             _iam5(f"{media}/jobs/batches/*"): "POST /batches writes its batch manifest under jobs/batches/ "
             "only.",
             _iam5(executions): "The API stops (cancels) executions of this pipeline's state machine only.",
@@ -117,7 +119,14 @@ def acknowledged(
         },
         "InputReader/Role": {
             _iam5(f"{media}/*"): "Input URLs are presigned for objects anywhere in the pipeline's own "
-            "bucket (uploads and user layouts): s3:GetObject and s3:GetObjectVersion only, one bucket.",
+            "bucket (uploads and user layouts): s3:GetObject and s3:GetObjectVersion only, one bucket, "
+            "and an explicit deny under the output prefix.",
+            _iam5(f"{media}/outputs/*"): "The explicit deny of reads under the output prefix: another "
+            "job's result is never an input.",
+        },
+        "UrlSigner/Role": {
+            _iam5(f"{media}/outputs/*"): "The API presigns GET URLs for results under outputs/ only.",
+            _iam5(f"{media}/inputs/*"): "The API presigns upload URLs for new objects under inputs/ only.",
         },
         "Workflow/StateMachine/Role": {
             _iam5("*"): "The state machine's '*' resource covers X-Ray tracing (xray:PutTraceSegments, "

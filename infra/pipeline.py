@@ -27,7 +27,6 @@ from .entry_points import EntryPoints, EntryPointsProps
 from .events import JobEvents
 from .function_factory import FunctionFactory
 from .functions import EntryFunctions, EntryFunctionsProps, WorkflowFunctions
-from .input_reader import InputReader, InputReaderProps
 from .monitoring import Monitoring, MonitoringProps
 from .nag import acknowledge_findings, acknowledged
 from .names import PipelineNames
@@ -35,6 +34,7 @@ from .preparation import Preparation
 from .reconciliation import Reconciliation, ReconciliationProps
 from .resources import DeliveryProps, PipelineResources
 from .signing_layer import SigningLayer
+from .signing_roles import SigningRole, input_reader, url_signer
 from .storage import Storage, StorageProps
 from .stores import PipelineStores
 from .webhooks import Webhooks
@@ -82,10 +82,8 @@ class LipSyncPipeline(Construct):
         self.bus = bus
         self.functions = WorkflowFunctions(self, "Functions", resources)
         self.preparation = Preparation(self, "Preparation", resources)
-        InputReader(
-            self,
-            "InputReader",
-            InputReaderProps(**shared, submit=self.functions.submit, prepare=self.preparation.function),
+        SigningRole(
+            self, "InputReader", input_reader(resources, self.functions.submit, self.preparation.function)
         )
         self.workflow = JobWorkflow(
             self,
@@ -96,6 +94,7 @@ class LipSyncPipeline(Construct):
         self.entry_functions = EntryFunctions(
             self, "EntryFunctions", EntryFunctionsProps(**shared, state_machine=state_machine)
         )
+        SigningRole(self, "UrlSigner", url_signer(resources, self.entry_functions.api))
         delivery = {**shared, "dead_letters": self.entry_functions.failed_deliveries}
         Reconciliation(self, "Reconciliation", ReconciliationProps(**delivery, state_machine=state_machine))
         self.entry_points = EntryPoints(

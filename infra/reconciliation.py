@@ -36,6 +36,9 @@ class Reconciliation(Construct):
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/by-status"])
         )
+        self.function.add_to_role_policy(  # the sweep reads its page's items (the index holds keys only)
+            iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[table.table_arn])
+        )
         executions = cdk.Stack.of(self).format_arn(
             service="states",
             resource="execution",

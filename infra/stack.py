@@ -20,8 +20,8 @@ class LipSyncStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.config = config or StackConfig.from_context(self)
-        # Alarms are named under the stack, so a second stack (`lipsync:stack_name`) gets its own.
-        names = PipelineNames.from_context(self, alarm_prefix=f"{self.stack_name}-")
+        # Named after the stack, so a second stack (`lipsync:stack_name`) gets its own bus, API, alarms.
+        names = PipelineNames.from_context(self, stack_name=self.stack_name)
         self.pipeline = pipeline = LipSyncPipeline(
             self, PIPELINE_ID, LipSyncPipelineProps(names=names, config=self.config)
         )

@@ -30,16 +30,20 @@ class Storage(Construct):
             key="job_id",
             recovery=True,
             indexes=[
+                # Keys only: the job's item is updated a dozen times in its life; an index projecting all
+                # of it would be written each time (a listing reads the page's items with BatchGetItem).
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name="by-status",
                     partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
                     sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+                    projection_type=dynamodb.ProjectionType.KEYS_ONLY,
                 ),
                 # Every job, newest first: one constant partition ("kind" = "job") sorted by creation.
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name="by-created",
                     partition_key=dynamodb.Attribute(name="kind", type=dynamodb.AttributeType.STRING),
                     sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+                    projection_type=dynamodb.ProjectionType.KEYS_ONLY,
                 ),
             ],
         )

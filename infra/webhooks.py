@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from .function_factory import secret_value
 from .resources import DeliveryProps
 from .rules import job_ended_rule
 
@@ -33,11 +33,9 @@ class Webhooks(Construct):
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[props.table.table_arn])
         )
-        self.secret.grant_read(self.function)
-        # Deliveries that still fail are kept with the pipeline's other failed deliveries (one alarm).
-        self.function.configure_async_invoke(
-            retry_attempts=2, on_failure=destinations.SqsDestination(props.dead_letters)
-        )
+        self.function.add_to_role_policy(secret_value(self.secret))
+        # Deliveries that still fail are kept with the pipeline's other failed deliveries (one alarm):
+        # the rule's target gives the function its on-failure destination.
         self.rule = job_ended_rule(
             self,
             "JobEnded",

@@ -27,6 +27,7 @@ THROTTLED = [ErrorName.THROTTLED]
 UNAVAILABLE = [ErrorName.UNAVAILABLE]
 DOWNLOAD = [ErrorName.RESULT_DOWNLOAD]
 LAMBDA_THROTTLED = [ErrorName.LAMBDA_THROTTLED]
+TIMED_OUT = [ErrorName.LAMBDA_TIMED_OUT]
 STATUS = "$.cursor.status"
 # Being busy never fails a job: throttling (ours, the service's, Lambda's) is retried until the
 # state machine's timeout, which the job's deadline sets. Submit and Poll turn the service's
@@ -110,6 +111,9 @@ class JobWorkflow(Construct):
             for errors, interval, attempts, max_delay in RETRIES:
                 self._retry(step, errors, interval, attempts, max_delay)
         self._retry(copy, DOWNLOAD, interval=10, attempts=3, max_delay=120)
+        # A copy that ran out of time is paid work: try again (the copy is idempotent; what a timed-out
+        # run uploaded is aborted by the bucket's lifecycle rule, and its finished object is this job's).
+        self._retry(copy, TIMED_OUT, interval=5, attempts=2, max_delay=60)
         self._retry(prepare, [ErrorName.INPUT_UNREADABLE], interval=3, attempts=2, max_delay=30)
         # A job that already ended (cancelled through the API) announces nothing more: one terminal event.
         # Succeed, not Fail: a cancellation is not a failed execution (the ExecutionsFailed alarm).
@@ -164,6 +168,7 @@ class JobWorkflow(Construct):
                 destination=logs.LogGroup(
                     self,
                     "Logs",
+                    log_group_name=props.names.state_machine_logs,  # under /aws/vendedlogs/ (names.py)
                     retention=logs.RetentionDays.ONE_MONTH,
                     removal_policy=cdk.RemovalPolicy.DESTROY,
                 ),

@@ -8,6 +8,7 @@ import json
 import mimetypes
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,11 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
+from .waiting import FIRST_SECONDS, MAX_SECONDS, Backoff, retry_after_seconds
+
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+BUSY = frozenset({429, 502, 503, 504})  # throttled, or the integration failed or timed out
+POST_RETRIES = 2  # a POST with its Idempotency-Key is safe to repeat
 API_OUTPUT = "ApiUrl"  # the stack's CloudFormation output holding the API's base URL
 DEFAULT_REGION = "us-east-1"
 CHUNK = 1 << 20
@@ -28,11 +33,19 @@ class LipSyncError(Exception):
     """A call the API refused (``status`` is its HTTP status, ``errors`` its field-by-field reasons),
     or a stack or endpoint that cannot be reached."""
 
-    def __init__(self, message: str, *, status: int | None = None, errors: Any = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, errors: Any = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.errors: builtins.list[dict[str, Any]] = list(errors or [])
+        self.retry_after = retry_after  # seconds the API asked the caller to wait, if it said
+
+    @property
+    def busy(self) -> bool:
+        """The API was throttled or briefly unavailable: the same call may succeed later."""
+        return self.status in BUSY
 
 
 class JobTimeoutError(LipSyncError):
@@ -129,7 +142,7 @@ class LipSync:
         try:
             answer = self._http.request(method, url, timeout=self.timeout, **kwargs)
         except requests.RequestException as error:
-            raise LipSyncError(f"cannot reach {self.endpoint}: {type(error).__name__}") from None
+            raise LipSyncError(f"cannot reach {self.endpoint}: {type(error).__name__}", status=503) from None
         try:
             body = answer.json()
         except ValueError:
@@ -140,8 +153,24 @@ class LipSync:
                 str(message or f"HTTP {answer.status_code} from {method} {path}"),
                 status=answer.status_code,
                 errors=body.get("errors") if isinstance(body, dict) else None,
+                retry_after=retry_after_seconds(answer.headers.get("Retry-After")),
             )
         return body
+
+    def _post(self, path: str, *, idempotency_key: str | None, headers: dict[str, str], **kwargs: Any) -> Any:
+        """A POST that creates something, always with an ``Idempotency-Key`` (one is made when the caller
+        gives none), so that repeating it after a throttle, a 5xx or a lost answer creates nothing twice:
+        API Gateway answers 504 after 29 s even when the function went on to create the job."""
+        headers = {**headers, "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        backoff = Backoff()
+        for attempt in range(POST_RETRIES + 1):
+            try:
+                return self._call("POST", path, headers=headers, **kwargs)
+            except LipSyncError as error:
+                if not error.busy or attempt == POST_RETRIES:
+                    raise
+                self._sleep(backoff.delay(error.retry_after))
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def submit(
         self, request: Mapping[str, Any] | None = None, *, idempotency_key: str | None = None, **fields: Any
@@ -149,8 +178,7 @@ class LipSync:
         """Start a job: ``submit(mode="lite", video="s3://...", audio="https://...", options={...})``
         or ``submit({...})``. The same ``idempotency_key`` and request return the same job."""
         body = {**(request or {}), **fields}
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        return dict(self._call("POST", "/jobs", json=body, headers=headers))
+        return dict(self._post("/jobs", idempotency_key=idempotency_key, headers={}, json=body))
 
     def get(self, job_id: str) -> dict[str, Any]:
         """The job's status, progress, error and (once it succeeded) a download URL."""
@@ -188,9 +216,9 @@ class LipSync:
         ``line_errors`` by line number; the valid ones start. The same key and body: the same batch."""
         body = requests if isinstance(requests, str) else "\n".join(json.dumps(r) for r in requests)
         headers = {"Content-Type": "application/x-ndjson"}
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
-        return dict(self._call("POST", "/batches", data=body.encode("utf-8"), headers=headers))
+        return dict(
+            self._post("/batches", idempotency_key=idempotency_key, headers=headers, data=body.encode())
+        )
 
     def get_batch(self, batch_id: str) -> dict[str, Any]:
         """The batch's progress: counts by status, its job ids, its invalid lines."""
@@ -201,23 +229,39 @@ class LipSync:
         job_id: str,
         *,
         timeout: float | None = None,
-        interval: float = 1.0,
+        interval: float = FIRST_SECONDS,
+        max_interval: float = MAX_SECONDS,
         on_progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Follow the job until it ends; ``on_progress(job)`` is called on every change."""
+        """Follow the job until it ends; ``on_progress(job)`` is called on every change. Checks start
+        ``interval`` seconds apart and grow to ``max_interval``; a throttled check waits as long as the
+        API asks (``Retry-After``) and goes on."""
         deadline = None if timeout is None else time.monotonic() + timeout
         seen: tuple[Any, ...] | None = None
+        backoff = Backoff(first=interval, cap=max(interval, max_interval))
         while True:
-            job = self.get(job_id)
-            state = (job.get("status"), job.get("service_status"), job.get("progress"))
-            if on_progress is not None and state != seen:
-                on_progress(job)
-            seen = state
-            if job.get("status") in TERMINAL:
-                return job
+            retry_after = None
+            try:
+                job = self.get(job_id)
+            except LipSyncError as error:
+                if not error.busy:
+                    raise
+                retry_after = error.retry_after if error.retry_after is not None else 0.0
+            else:
+                state = (job.get("status"), job.get("service_status"), job.get("progress"))
+                if on_progress is not None and state != seen:
+                    on_progress(job)
+                seen = state
+                if job.get("status") in TERMINAL:
+                    return job
             if deadline is not None and time.monotonic() >= deadline:
-                raise JobTimeoutError(f"job {job_id} is still {job.get('status')} after {timeout} s")
-            time.sleep(interval)  # the polling rate, not synchronisation
+                status = "unknown (the API was busy)" if retry_after is not None else job.get("status")
+                raise JobTimeoutError(f"job {job_id} is still {status} after {timeout} s")
+            self._sleep(backoff.delay(retry_after))
+
+    @staticmethod
+    def _sleep(seconds: float) -> None:
+        time.sleep(seconds)  # the polling rate, not synchronisation
 
     def upload(
         self, video: str | os.PathLike[str] | None = None, audio: str | os.PathLike[str] | None = None

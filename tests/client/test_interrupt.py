@@ -15,6 +15,7 @@ import pytest
 from lipsync.emulator.admin import EmulatorAdmin
 from lipsync_client import LipSync
 from tests.client.conftest import Up, up_session
+from tests.support import processes
 from tests.support.media import Media
 
 pytestmark = [pytest.mark.xdist_group("clients"), pytest.mark.slow]
@@ -28,6 +29,7 @@ def run_in_pty(
     what was printed after the press, and the child's process group (its pid: pty.fork starts a session)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: becomes lipsync
+        processes.as_at_a_terminal()
         os.execve(sys.executable, [sys.executable, "-m", "lipsync", *args], env)  # noqa: S606
     printed, after, pressed = b"", b"", False
     while True:

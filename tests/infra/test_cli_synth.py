@@ -23,7 +23,8 @@ def test_the_npm_cli_synthesizes_the_stack_and_bundles_the_layer(tmp_path: Path)
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
     result = subprocess.run(
-        [str(cli), "synth", "--quiet", "--output", str(tmp_path)],
+        # The managed Powertools layer: our own (the default) is built and checked in test_layer.py.
+        [str(cli), "synth", "--quiet", "--output", str(tmp_path), "-c", "lipsync:powertools_layer=managed"],
         cwd=ROOT,
         env=env,
         capture_output=True,

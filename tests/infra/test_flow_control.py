@@ -89,10 +89,14 @@ def test_the_reconciler_reaches_only_what_it_needs(resources: dict[str, Any]) ->
             granted[action] = json.dumps(statement["Resource"])
     assert set(granted) == {
         "dynamodb:GetItem",
-        "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:Query",
+        "dynamodb:BatchGetItem",
         "states:DescribeExecution",
+        # its on-failure destination (invocations that failed after Lambda's retries are kept)
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
         "events:PutEvents",
         "logs:CreateLogStream",
         "logs:PutLogEvents",

@@ -74,7 +74,7 @@ def pinned(path: Path) -> dict[str, str]:
 def test_every_runtime_string_derives_from_one_target(
     tmp_path: Path, architecture: str, platform: str
 ) -> None:
-    template, stack = synthesize(tmp_path, architecture=architecture)
+    template, stack = synthesize(tmp_path, architecture=architecture, powertools_layer="managed")
     target = stack.config.lambda_target
     assert (target.architecture, target.python_version) == (architecture, "3.13")
     functions = our_functions(template)
@@ -110,7 +110,7 @@ def test_the_powertools_version_is_pinned_once_and_agrees_everywhere() -> None:
 
 
 def test_the_signing_layer_comes_last_so_its_files_win(tmp_path: Path) -> None:
-    template, _ = synthesize(tmp_path)
+    template, _ = synthesize(tmp_path, powertools_layer="managed")
     layers = layers_of(template)
     media = media_layer_id(layers)
     [layer_id] = [k for k in layers if k != media]
@@ -119,8 +119,9 @@ def test_the_signing_layer_comes_last_so_its_files_win(tmp_path: Path) -> None:
         assert function["Layers"] == expected_layers(function, parameter_id, layer_id, media)
 
 
-def test_where_powertools_publishes_no_layer_our_own_is_bundled(tmp_path: Path) -> None:
-    template, _ = synthesize(tmp_path, powertools_layer="bundled", architecture="arm64")
+def test_by_default_our_own_powertools_layer_is_bundled_so_any_region_deploys(tmp_path: Path) -> None:
+    # The managed layer's SSM parameter exists only where Powertools publishes it: a deploy-time lookup.
+    template, _ = synthesize(tmp_path, architecture="arm64")
     assert not [p for p in template.get("Parameters", {}).values() if is_powertools(p)]
     layers = layers_of(template)
     [powertools_id] = [k for k, p in layers.items() if "Powertools" in p["Description"]]

@@ -133,11 +133,22 @@ def test_what_holds_data_keeps_its_logical_id_so_an_update_replaces_nothing(
     } == kept
 
 
-def test_the_api_is_regional_and_leaves_the_accounts_logging_role_alone(template: Template) -> None:
+def test_the_api_is_regional_and_sets_a_logging_role_that_outlives_the_stack(template: Template) -> None:
     template.has_resource_properties(
-        "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}}
+        "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}, "Name": "LipSync-api"}
     )
-    template.resource_count_is("AWS::ApiGateway::Account", 0)
+    # A fresh account has no API Gateway CloudWatch role, and the stage's logs need one: the stack sets
+    # it, and keeps it when deleted (the account's other APIs log through it too).
+    [account] = template.find_resources("AWS::ApiGateway::Account").values()
+    [role_id] = [k for k, r in template.find_resources("AWS::IAM::Role").items() if "CloudWatchRole" in k]
+    assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert account["DeletionPolicy"] == template.find_resources("AWS::IAM::Role")[role_id]["DeletionPolicy"]
+    assert account["DeletionPolicy"] == "Retain"
+    [stage] = template.find_resources("AWS::ApiGateway::Stage").values()
+    assert any(
+        account_id in stage.get("DependsOn", [])
+        for account_id in template.find_resources("AWS::ApiGateway::Account")
+    )
 
 
 def test_the_account_role_endpoint_sources_and_stack_name_come_from_context(tmp_path: Path) -> None:
@@ -194,7 +205,6 @@ def test_acknowledgements_sit_on_the_constructs_they_are_about(synthesized: Synt
     expected = {
         f"{PIPELINE}/{path}": set(rules) for path, rules in synthesized[3].pipeline.acknowledgements.items()
     }
-    del expected[f"{PIPELINE}/EntryPoints/Api/CloudWatchRole"]  # only with lipsync:api_cloud_watch_role
     # CDK's bucket-notification helper is the stack's, shared by whatever pipelines it holds.
     expected["/LipSync/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role"] = set(
         NOTIFICATIONS_FINDINGS
@@ -272,3 +282,66 @@ def test_asl_validator_accepts_the_definition_with_its_intrinsics_resolved(
     broken["States"]["WaitBeforePoll"]["Next"] = "NoSuchState"
     definition.write_text(json.dumps(broken))
     assert asl_validator(definition).returncode != 0
+
+
+def test_every_function_invoked_asynchronously_keeps_what_still_fails(resources: dict[str, Any]) -> None:
+    # Given the functions that rules and bucket notifications invoke (asynchronously)
+    targeted = {
+        target["Arn"]["Fn::GetAtt"][0]
+        for rule in of_type(resources, "AWS::Events::Rule")
+        for target in rule["Properties"]["Targets"]
+        if target["Arn"]["Fn::GetAtt"][0] in resources
+        and resources[target["Arn"]["Fn::GetAtt"][0]]["Type"] == "AWS::Lambda::Function"
+    }
+    for notifications in of_type(resources, "Custom::S3BucketNotifications"):
+        for config in notifications["Properties"]["NotificationConfiguration"][
+            "LambdaFunctionConfigurations"
+        ]:
+            targeted.add(config["LambdaFunctionArn"]["Fn::GetAtt"][0])
+    assert len(targeted) >= 4, "start, reconcile, batch_progress, webhook"
+    # Then each has an on-failure destination: an invocation that fails after Lambda's two retries is
+    # kept in the failed-deliveries queue (a rule's dead-letter queue only keeps undelivered events)
+    [queue_id] = [
+        k for k, r in resources.items() if "FailedDeliveries" in k and r["Type"] == "AWS::SQS::Queue"
+    ]
+    configs = {
+        c["Properties"]["FunctionName"]["Ref"]: c
+        for c in of_type(resources, "AWS::Lambda::EventInvokeConfig")
+    }
+    for function_id in targeted:
+        config = configs[function_id]["Properties"]
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+        assert config["MaximumRetryAttempts"] == 2
+
+
+def test_a_first_deploy_meets_no_account_wide_limit_or_region_quirk(resources: dict[str, Any]) -> None:
+    # The state machine logs under /aws/vendedlogs/: no entry in the account's 5,120-character CloudWatch
+    # Logs resource policy, which busy accounts have filled.
+    [machine] = of_type(resources, "AWS::StepFunctions::StateMachine")
+    [destination] = machine["Properties"]["LoggingConfiguration"]["Destinations"]
+    group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    assert resources[group_id]["Properties"]["LogGroupName"] == "/aws/vendedlogs/states/LipSync-jobs"
+    # The archive without the empty KmsKeyIdentifier aws-cdk-lib writes (some regions refuse "").
+    [archive] = of_type(resources, "AWS::Events::Archive")
+    assert "KmsKeyIdentifier" not in archive["Properties"]
+
+
+def test_the_api_function_answers_before_api_gateway_gives_up(resources: dict[str, Any]) -> None:
+    # API Gateway's REST integrations time out after 29 s: a longer function would answer 504 after
+    # doing the work (a job created that the caller thinks failed).
+    [api] = [r for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function" and "Functionsapi" in k]
+    assert api["Properties"]["Timeout"] < 29
+
+
+def test_the_api_alarms_watch_this_stacks_api_only(resources: dict[str, Any]) -> None:
+    # API Gateway's metrics are per API name: the alarms name the stack's own API (not the default "Api"
+    # that any other API in the account may share).
+    [api] = of_type(resources, "AWS::ApiGateway::RestApi")
+    watched = [
+        alarm["Properties"]["Dimensions"]
+        for alarm in of_type(resources, "AWS::CloudWatch::Alarm")
+        if alarm["Properties"].get("Namespace") == "AWS/ApiGateway"
+    ]
+    assert len(watched) == 2, "5xx and p99 latency"
+    assert all(d == [{"Name": "ApiName", "Value": api["Properties"]["Name"]}] for d in watched)
+    assert api["Properties"]["Name"] == "LipSync-api"

@@ -71,9 +71,16 @@ def test_the_core_resources(template: Template) -> None:
             ],
         },
     )
-    template.has_resource_properties("AWS::Events::EventBus", {"Name": "lipsync"})
-    template.has_resource_properties("AWS::SecretsManager::Secret", {"Name": "lipsync/volcengine"})
-    template.has_resource_properties("AWS::Lambda::Function", {"MemorySize": 256, "Timeout": 900})
+    template.has_resource_properties("AWS::Events::EventBus", {"Name": "LipSync"})  # the stack's name
+    # Indexes of keys only: a job's many updates do not rewrite whole items in two indexes.
+    [jobs] = [t for t in template.find_resources("AWS::DynamoDB::GlobalTable").values() if "Jobs" in str(t)]
+    projections = [index["Projection"] for index in jobs["Properties"]["GlobalSecondaryIndexes"]]
+    assert projections == [{"ProjectionType": "KEYS_ONLY"}] * 2
+    # Retained, so named by CloudFormation: a fixed name would fail the next deploy after a delete.
+    for secret in template.find_resources("AWS::SecretsManager::Secret").values():
+        assert "Name" not in secret["Properties"]
+    # CopyResult: one whole vCPU for 900 s, whatever the result's size.
+    template.has_resource_properties("AWS::Lambda::Function", {"MemorySize": 1769, "Timeout": 900})
 
 
 def test_the_bucket_is_private_encrypted_tls_only_and_cleans_up(template: Template) -> None:
@@ -117,36 +124,44 @@ def test_the_bucket_is_private_encrypted_tls_only_and_cleans_up(template: Templa
 def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> None:
     policies = policies_by_function(synthesized[1]["Resources"])
     granted = {name: actions(statements) for name, statements in policies.items()}
-    item_actions = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
-    secret_actions = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    item_actions = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    creates = item_actions | {"dynamodb:PutItem"}  # only where new jobs are recorded
+    secret_actions = {"secretsmanager:GetSecretValue"}
     logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
     xray = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-    # Submit reads inputs only through the input reader role, whose sessions sign the input URLs.
-    assert granted["submit"] == item_actions | secret_actions | {"sts:AssumeRole"} | logs | xray
+    # Submit reads inputs only through the input reader role, whose sessions sign the input URLs; its
+    # own S3 access is the look at the output key (HeadObject, and ListBucket so a free key is a 404).
+    assert granted["submit"] == creates | secret_actions | {"sts:AssumeRole"} | logs | xray | {
+        "s3:GetObject",
+        "s3:ListBucket",
+    }
     assert granted["poll"] == item_actions | secret_actions | logs | xray
     assert granted["copyresult"] == item_actions | secret_actions | logs | xray | {
         "s3:PutObject",
         "s3:AbortMultipartUpload",
         "s3:GetObject",
-        "s3:DeleteObject",
+        "s3:ListBucket",
     }
     assert granted["recordfailure"] == item_actions | logs | xray
     events = {"events:PutEvents"}
-    assert granted["start"] == item_actions | logs | xray | events | {
+    assert granted["start"] == creates | logs | xray | events | {
         "states:StartExecution",
         "s3:GetObject",
         "s3:GetObjectVersion",
+        "s3:ListBucket",  # a deleted manifest is a 404, not a 403
         "s3:PutObject",
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
     }  # its failed-delivery queue
-    assert granted["api"] == item_actions | logs | xray | events | secret_actions | {
+    # The API presigns through the URL signer role; its own S3 write is the batch manifest.
+    assert granted["api"] == creates | logs | xray | events | secret_actions | {
         "states:StartExecution",
         "states:StopExecution",
         "dynamodb:Query",
-        "s3:GetObject",
+        "dynamodb:BatchGetItem",  # a listing's page (the indexes hold keys only)
         "s3:PutObject",
+        "sts:AssumeRole",
     }
     for name, statements in policies.items():
         for statement in statements:
@@ -155,7 +170,8 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
             if set(actions([statement])) & {"s3:PutObject", "s3:GetObject"}:
                 resource = json.dumps(statement["Resource"])
                 assert any(
-                    p in resource for p in ("/outputs/*", "/jobs/*", "/rejections/*", "/inputs/*")
+                    p in resource
+                    for p in ("/outputs/*", "/jobs/*", "/jobs/batches/*", "/rejections/*", "/inputs/*")
                 ) or (name == "submit"), f"{name}: S3 scope {resource}"
 
 

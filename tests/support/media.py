@@ -134,3 +134,22 @@ def make_mp3(path: Path, *, seconds: float, rate: int = 44100) -> Path:
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
+
+
+def make_phrases(path: Path, *, seconds: float, pauses: list[tuple[float, float]], rate: int = 16000) -> Path:
+    """A WAV voice that speaks (a voiced tone in syllables) everywhere except in ``pauses``."""
+    t = np.arange(round(seconds * rate)) / rate
+    phase = 2 * np.pi * np.cumsum(140 + 30 * np.sin(2 * np.pi * 0.7 * t)) / rate
+    syllables = 0.4 + 0.6 * np.clip(np.sin(2 * np.pi * 3.2 * t), 0, None)  # loud and soft, never silent
+    signal = 0.3 * sum(np.sin(k * phase) / k for k in range(1, 6)) * syllables
+    for start, end in pauses:
+        signal[(t >= start) & (t < end)] = 0.0
+    pcm = (signal * 32767).astype(np.int16)
+    with av.open(str(path), "w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = rate, 0, Fraction(1, rate)
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path

@@ -13,11 +13,21 @@ from typing import Any
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _die_with_parent() -> None:
+def as_at_a_terminal() -> None:
+    """In a child, before exec: Ctrl-C and Ctrl-\\ as a terminal user's program has them. A test run
+    started in the background of a shell without job control (``cmd &`` in a script, as CI runners
+    may) inherits both ignored (POSIX), and Python keeps an inherited SIG_IGN: the tests' Ctrl-C would
+    then never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
+def _prepare_child() -> None:
     """In the child, before exec: SIGKILL when the test process dies (a killed xdist worker would
     otherwise leave a whole local stack running, orphaned, for the rest of the machine's life)."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    as_at_a_terminal()
 
 
 def child_environment(env: dict[str, str] | None = None) -> dict[str, str]:
@@ -27,7 +37,7 @@ def child_environment(env: dict[str, str] | None = None) -> dict[str, str]:
 
 def popen(command: list[str], **kwargs: Any) -> subprocess.Popen[str]:
     kwargs["env"] = child_environment(kwargs.get("env"))
-    return subprocess.Popen(command, preexec_fn=_die_with_parent, text=True, **kwargs)
+    return subprocess.Popen(command, preexec_fn=_prepare_child, text=True, **kwargs)
 
 
 def stop(process: subprocess.Popen[str], *, timeout: float) -> None:

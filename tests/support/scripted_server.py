@@ -34,6 +34,7 @@ class Reply:
     content_type: str = "application/json"
     delay: float | threading.Event | None = None  # an Event: answer only once it is set
     drop_connection: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def verify_signature(
@@ -92,19 +93,25 @@ class ScriptedServer:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
+            def do_GET(self) -> None:
+                self.answer("GET")
+
             def do_POST(self) -> None:
+                self.answer("POST")
+
+            def answer(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 parts = urlsplit(self.path)
                 query = dict(parse_qsl(parts.query, keep_blank_values=True))
                 headers = dict(self.headers.items())
                 received = Received(
-                    "POST",
+                    method,
                     parts.path,
                     query,
                     headers,
                     body,
-                    verify_signature("POST", parts.path, query, headers, body, server.secret_access_key),
+                    verify_signature(method, parts.path, query, headers, body, server.secret_access_key),
                 )
                 server.received.append(received)
                 item = (
@@ -126,6 +133,8 @@ class ScriptedServer:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", reply.content_type)
                     self.send_header("Content-Length", str(len(payload)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):

@@ -9,6 +9,7 @@ import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -183,3 +184,23 @@ def test_a_timed_out_execution_ends_its_job_once_with_the_deadline_as_reason(
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     assert len(messages) == 1
     assert flow.holders(Mode.BASIC) == {}
+
+
+def test_the_sweep_reads_every_stale_job_page_after_page(store: JobStore) -> None:
+    # Given more stale QUEUED jobs than one page holds (each page's items read through BatchGetItem:
+    # the indexes hold keys only)
+    request = JobRequest.model_validate(
+        {"mode": "lite", "video": "https://example.com/v.mp4", "audio": "https://example.com/a.wav"}
+    )
+    for index in range(7):
+        store.create(f"stale-{index}", request, deadline_epoch=int(time.time()) + 3600)
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="milliseconds")
+
+    # When the sweep looks for them three at a time
+    pages = list(store.created_before("QUEUED", later, page_size=3))
+
+    # Then every one is found, whole, oldest first
+    assert [len(page) for page in pages] == [3, 3, 1]
+    found = [record for page in pages for record in page]
+    assert [r.job_id for r in found] == [f"stale-{index}" for index in range(7)]
+    assert all(r.request.mode == Mode.LITE for r in found)

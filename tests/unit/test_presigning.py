@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlparse
+
+import boto3
 import pytest
+from moto import mock_aws
 
 from lipsync_core.jobs.access.presigning import (
     EXPIRY_MARGIN_SECONDS,
@@ -11,6 +15,9 @@ from lipsync_core.jobs.access.presigning import (
     lifetime,
 )
 from lipsync_core.jobs.domain.models import JobRequest
+from lipsync_core.jobs.domain.settings import Settings
+from lipsync_core.jobs.entry.context import EntryContext
+from lipsync_core.jobs.entry.uploads import UploadRequest, upload_urls
 from lipsync_core.volc import VolcTaskFailedError
 
 NOW = 1_700_000_000.0
@@ -46,3 +53,25 @@ def test_only_a_download_failure_of_our_own_urls_is_resubmitted(
 ) -> None:
     error = VolcTaskFailedError(f"CVGetResult: {message}", code=code)
     assert could_not_fetch_input(error, request(video)) is expected
+
+
+def test_the_apis_urls_are_signed_by_a_role_session_and_say_how_long_they_live() -> None:
+    # Given the API configured with its URL signer role (moto's STS answers real session credentials)
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        role = iam.create_role(RoleName="url-signer", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        settings = Settings.model_validate(
+            {"JOB_TABLE_NAME": "jobs", "BUCKET_NAME": "media", "URL_SIGNER_ROLE_ARN": role}
+        )
+        s3 = boto3.client("s3", region_name="us-east-1")
+        context = EntryContext(store=None, settings=settings, s3=s3)  # type: ignore[arg-type]
+
+        # When it hands out upload URLs, asking for an hour
+        answer = upload_urls(UploadRequest(), context)
+
+    # Then they are signed with the assumed session's token, not the function's own credentials, and the
+    # answer says how long they really live: under the hour role chaining allows, never past the session
+    query = parse_qs(urlparse(answer["video"]["upload_url"]).query)
+    assert query["X-Amz-Security-Token"]
+    assert query["X-Amz-Expires"] == [str(answer["expires_in"])]
+    assert 3000 < answer["expires_in"] <= 3600 - EXPIRY_MARGIN_SECONDS

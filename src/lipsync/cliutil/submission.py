@@ -7,11 +7,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lipsync_client import LipSync
+from lipsync_client.waiting import FIRST_SECONDS, MAX_SECONDS
 
 from .output import Output
 from .preflight import Inputs
 
-FOLLOW_SECONDS = 1.0  # how often `wait` asks a deployed API; `lipsync up` answers faster
+# How `wait` asks a deployed API: a few seconds apart, growing to a cap (lipsync_client.waiting).
+FOLLOW_SECONDS = (FIRST_SECONDS, MAX_SECONDS)
 
 
 def is_loopback(url: str) -> bool:
@@ -30,7 +32,13 @@ def start(client: LipSync, inputs: Inputs, *, mode: str, options: dict[str, Any]
 
 
 def follow(
-    client: LipSync, job_id: str, out: Output, *, timeout: float | None, interval: float, remote: bool = True
+    client: LipSync,
+    job_id: str,
+    out: Output,
+    *,
+    timeout: float | None,
+    interval: tuple[float, float],
+    remote: bool = True,
 ) -> Any:
     """``client.wait`` with a progress bar on a terminal, silently otherwise. Ctrl-C stops following,
     not the job: the message says so, and how to stop the job."""
@@ -44,9 +52,12 @@ def follow(
         ) from None
 
 
-def _follow(client: LipSync, job_id: str, out: Output, *, timeout: float | None, interval: float) -> Any:
+def _follow(
+    client: LipSync, job_id: str, out: Output, *, timeout: float | None, interval: tuple[float, float]
+) -> Any:
+    first, cap = interval
     if not out.interactive:
-        return client.wait(job_id, timeout=timeout, interval=interval)
+        return client.wait(job_id, timeout=timeout, interval=first, max_interval=cap)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (
@@ -63,4 +74,4 @@ def _follow(client: LipSync, job_id: str, out: Output, *, timeout: float | None,
             done = 100 if job.get("status") == "SUCCEEDED" else job.get("progress") or 0
             progress.update(bar, description=f"{job['status']}{service}", completed=done)
 
-        return client.wait(job_id, timeout=timeout, interval=interval, on_progress=show)
+        return client.wait(job_id, timeout=timeout, interval=first, max_interval=cap, on_progress=show)

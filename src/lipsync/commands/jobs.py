@@ -12,6 +12,7 @@ from lipsync.cliutil.output import Output
 from lipsync.cliutil.preflight import prepare
 from lipsync.cliutil.submission import follow, is_loopback, start
 from lipsync.cliutil.target import add_target_arguments, client_for
+from lipsync_client.waiting import FIRST_SECONDS, MAX_SECONDS
 
 if TYPE_CHECKING:
     from lipsync.cliutil.arguments import Subcommands
@@ -47,7 +48,12 @@ def register(subcommands: Subcommands) -> None:
     )
     waiting.add_argument("job_id", metavar="JOB_ID")
     waiting.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
-    waiting.add_argument("--interval", type=float, default=1.0, help="seconds between status checks")
+    waiting.add_argument(
+        "--interval", type=float, default=FIRST_SECONDS, help="seconds before the first status check"
+    )
+    waiting.add_argument(
+        "--max-interval", type=float, default=MAX_SECONDS, help="the longest wait between checks"
+    )
     add_target_arguments(waiting)
 
     listing = add_command(subcommands, "list", "list jobs, newest first", list_jobs)
@@ -94,7 +100,7 @@ def status(args: argparse.Namespace, out: Output) -> int:
 def wait(args: argparse.Namespace, out: Output) -> int:
     client = client_for(args)
     assert client is not None
-    job = follow(client, args.job_id, out, timeout=args.timeout, interval=args.interval)
+    job = follow(client, args.job_id, out, timeout=args.timeout, interval=(args.interval, args.max_interval))
     out.result(job, human=summary(job), quiet=job["status"])
     return codes.OK if job["status"] == "SUCCEEDED" else codes.JOB_FAILED
 

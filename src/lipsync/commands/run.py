@@ -31,7 +31,7 @@ from lipsync_client import LipSync
 if TYPE_CHECKING:
     from lipsync.cliutil.arguments import Subcommands
 
-LOCAL_FOLLOW_SECONDS = 0.2  # the local API answers in milliseconds
+LOCAL_FOLLOW_SECONDS = (0.2, 1.0)  # the local API answers in milliseconds, for this caller only
 STARTING = "starting the local stack (moto, the emulator, the synthesized workflow)"
 
 
@@ -96,7 +96,7 @@ def _job(
     options: dict[str, Any],
     target: Path,
     out: Output,
-    interval: float,
+    interval: tuple[float, float],
     runtime: Any = None,
 ) -> int:
     started = start(client, inputs, mode=mode, options=options, key=None)

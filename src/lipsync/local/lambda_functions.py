@@ -11,6 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.credentials import ReadOnlyCredentials
+
+from .iam.acting import acting_as
 from .moto_patches import MotoSeamError
 
 
@@ -50,6 +53,7 @@ class LocalFunction:
     memory: int = 256
     timeout: int = 900
     serial: bool = False
+    credentials: ReadOnlyCredentials | None = None  # its role's session: what its AWS calls sign with
     idle: list[Handler] = field(default_factory=list)
     environments: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,10 +69,11 @@ class LocalFunction:
     def __call__(self, event: Any, context: Any) -> Any:
         handler = self._take()
         try:
-            if self.serial:
-                with self.serial_lock:
-                    return handler(event, context)
-            return handler(event, context)
+            with acting_as(self.credentials):
+                if self.serial:
+                    with self.serial_lock:
+                        return handler(event, context)
+                return handler(event, context)
         finally:
             with self.lock:
                 self.idle.append(handler)
@@ -99,8 +104,9 @@ class FunctionRegistry:
         memory: int = 256,
         timeout: int = 900,
         serial: bool = False,
+        credentials: ReadOnlyCredentials | None = None,
     ) -> None:
-        self.functions[name] = LocalFunction(name, load, memory, timeout, serial)
+        self.functions[name] = LocalFunction(name, load, memory, timeout, serial, credentials)
 
     def __contains__(self, name: str) -> bool:
         return name in self.functions

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from .iam.gate import IamGate
 from .moto_patches import MotoPatches, Patch, source_contains
 
 
@@ -16,6 +17,16 @@ def _polling_often(make_server: Callable[..., Any]) -> Callable[..., Any]:
         return server
 
     return make_quick_server
+
+
+def _gated_by(gate: IamGate) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def replacement(make_server: Callable[..., Any]) -> Callable[..., Any]:
+        def make_gated_server(host: str, port: int, app: Any, *args: Any, **kwargs: Any) -> Any:
+            return make_server(host, port, gate.wrap(app), *args, **kwargs)
+
+        return make_gated_server
+
+    return replacement
 
 
 # werkzeug's ``serve_forever`` notices a shutdown only at its next poll (every 0.5 s by default).
@@ -34,11 +45,23 @@ QUICK_STOP = Patch(
 )
 
 
-def quick_stop_moto_server(ip_address: str, port: int) -> Any:
-    """A started ``ThreadedMotoServer`` whose ``stop()`` returns within 50 ms instead of up to 0.5 s."""
+def quick_stop_moto_server(ip_address: str, port: int, gate: IamGate | None = None) -> Any:
+    """A started ``ThreadedMotoServer`` whose ``stop()`` returns within 50 ms instead of up to 0.5 s,
+    and whose every request passes ``gate`` (IAM, once the gate knows the stack's policies)."""
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address=ip_address, port=port, verbose=False)
-    with MotoPatches([QUICK_STOP]).installed():
+    patches = [QUICK_STOP]
+    if gate is not None:
+        patches.append(
+            Patch(
+                QUICK_STOP.owner,
+                "make_server",
+                _gated_by(gate),
+                why="every request to the server is authorised by IAM first",
+                expects=QUICK_STOP.expects,
+            )
+        )
+    with MotoPatches(patches).installed():
         server.start()  # make_server is called before start() returns
     return server

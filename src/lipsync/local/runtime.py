@@ -20,6 +20,7 @@ from lipsync.emulator import Emulator, ServiceConfig
 from lipsync_core.jobs.domain.flow_limits import FlowLimits
 
 from .api_server import ApiServer, Authorizer
+from .iam.gate import IamGate
 from .moto_server import quick_stop_moto_server
 from .stack import MOTO_CONFIG, LocalStack
 from .synth import synthesized_template
@@ -71,6 +72,8 @@ class LocalRuntime:
         self.ports = ports or LocalPorts()
         self._authorizer, self._on_request = authorizer, on_request
         self.emulator = Emulator(speed=emulator_speed, config=emulator_config, port=self.ports.emulator)
+        # IAM as the template defines it (iam/gate.py): not enforced yet, while the gate is finished.
+        self.gate: IamGate | None = None
         self.stack: LocalStack | None = None
         self.dispatcher: TriggerDispatcher | None = None
         self.api: ApiServer | None = None
@@ -88,7 +91,7 @@ class LocalRuntime:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         template_path = self.template_path or synthesized_template()
         try:
-            self._moto = quick_stop_moto_server("127.0.0.1", self.ports.aws)
+            self._moto = quick_stop_moto_server("127.0.0.1", self.ports.aws, self.gate)
             host, port = self._moto.get_host_and_port()
             aws = f"http://{host}:{port}"
             # moto's backends are process-wide: start from nothing, whatever ran in this process before.
@@ -115,6 +118,7 @@ class LocalRuntime:
                     qps=self.emulator.service.config.qps,
                     max_unfinished=self.emulator.service.config.concurrency,
                 ),
+                gate=self.gate,
             )
             stack = self.stack.start()
             self.dispatcher = TriggerDispatcher(self.stack.template, self.stack.registry, self.time_scale)

@@ -23,12 +23,16 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+from botocore.credentials import ReadOnlyCredentials
 
 from lipsync_core.jobs.domain.flow_limits import FlowLimits
 from lipsync_core.volc.signer import Credentials
 
 from . import moto_caches
 from .aws_events import execution_status_change
+from .iam.acting import CREDENTIALS_PER_CONTEXT
+from .iam.gate import IamGate
+from .iam.principals import stack_policies
 from .lambda_functions import FunctionRegistry
 from .moto_patches import MotoPatches
 from .seams import Seams
@@ -99,15 +103,19 @@ class LocalStack:
         environment: dict[str, str] | None = None,
         on_wait: Callable[[float], Any] | None = None,
         flow_limits: FlowLimits | None = None,
+        gate: IamGate | None = None,
     ) -> None:
         self.template = Template(template_path)
+        self.gate = gate  # IAM enforced by the moto server (server mode): functions act as their roles
+        self.function_roles: dict[str, str] = {}  # function name -> its role's ARN
         self.volc_endpoint = volc_endpoint
         self.volc_credentials = volc_credentials
         self.registry = FunctionRegistry()
         self.seams = Seams(
             self.registry, time_scale=time_scale, on_wait=on_wait, on_terminated=self._announce_end
         )
-        self.patches = MotoPatches([*self.seams.patches(), *moto_caches.caches()])
+        acting = [CREDENTIALS_PER_CONTEXT] if gate is not None else []
+        self.patches = MotoPatches([*self.seams.patches(), *moto_caches.caches(), *acting])
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         # Flow control follows the emulator's limits here (none unless given), not the template's.
@@ -160,7 +168,8 @@ class LocalStack:
             bus = template.physical[lid].name
             boto3.client("events", region_name=REGION).create_event_bus(Name=bus)
         queue_url = self._capture_events(bus)
-        self._register_functions()
+        sessions = self._enforce_iam()
+        self._register_functions(sessions)
         [machine] = template.of_type("AWS::StepFunctions::StateMachine")
         state_machine_arn = self._create_state_machine(machine)
         media = self._media_bucket()
@@ -267,7 +276,34 @@ class LocalStack:
         )
         return str(queue_url)
 
-    def _register_functions(self) -> None:
+    def _enforce_iam(self) -> dict[str, ReadOnlyCredentials]:
+        """Each role of the template gets a session (moto's STS), known to the gate as that role; the
+        gate then authorises every request with the template's policies. Sessions by role ARN."""
+        if self.gate is None:
+            return {}
+        policies = stack_policies(self.template)
+        self.gate.enforce(policies, self._secret_arn)
+        sts = boto3.client("sts", region_name=REGION)
+        sessions = {}
+        for role_arn, role in policies.roles.items():
+            answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=role.name[-64:])["Credentials"]
+            sessions[role_arn] = ReadOnlyCredentials(
+                answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"]
+            )
+            self.gate.register(answer["AccessKeyId"], role_arn, role.name)
+        self.function_roles = policies.function_roles
+        return sessions
+
+    def _secret_arn(self, secret_id: str) -> str:
+        """A secret's full ARN from its name, partial ARN or ARN (what IAM authorises)."""
+        for lid in self.template.of_type("AWS::SecretsManager::Secret"):
+            arn = self.template.physical[lid].arn
+            name = arn.split(":secret:", 1)[1].rsplit("-", 1)[0]
+            if secret_id in (arn, name) or arn.startswith(f"{secret_id}-"):
+                return arn
+        return secret_id
+
+    def _register_functions(self, sessions: dict[str, ReadOnlyCredentials]) -> None:
         functions: list[tuple[str, str, dict[str, Any]]] = []
         environment: dict[str, str] = {}
         for lid in self.template.of_type("AWS::Lambda::Function"):
@@ -278,6 +314,7 @@ class LocalStack:
             resolved = self.template.resolve(props.get("Environment", {}).get("Variables", {}))
             environment.update({k: str(v) for k, v in resolved.items() if k != "POWERTOOLS_SERVICE_NAME"})
             functions.append((self.template.physical[lid].name, name, props))
+        roles = self.function_roles
         environment.update(LOCAL_ENVIRONMENT)
         environment["VOLC_ENDPOINT"] = self.volc_endpoint
         environment.update(self.extra_environment)
@@ -300,6 +337,7 @@ class LocalStack:
                 serial=isinstance(getattr(module, "app", None), BaseRouter),
                 memory=int(props.get("MemorySize", 128)),
                 timeout=int(props.get("Timeout", 3)),
+                credentials=sessions.get(roles.get(physical_name, "")),
             )
 
     def _create_state_machine(self, logical_id: str) -> str:

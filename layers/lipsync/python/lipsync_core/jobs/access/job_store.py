@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from lipsync_core.jobs.domain.records import BatchRecord, JobRecord, iso_now
 from .dynamo import conditional_failed, from_dynamo, to_dynamo
 
 LISTED_KIND = "job"  # the by-created index's partition: every job, newest first
+BATCH_GET_MAX = 100  # keys per BatchGetItem
 BATCH_KIND = "batch"  # in no job listing
 _NOT_TERMINAL = "NOT #status IN (:succeeded, :failed, :cancelled)"
 _TERMINAL_VALUES = {":succeeded": Status.SUCCEEDED, ":failed": Status.FAILED, ":cancelled": Status.CANCELLED}
@@ -317,19 +319,42 @@ class JobStore:
             ScanIndexForward=False,
             **kwargs,
         )
-        records = [_record(item) for item in answer.get("Items", [])]
+        records = self._records(answer.get("Items", []))
         return JobPage(records, _encode_token(answer.get("LastEvaluatedKey")))
 
-    def created_before(self, status: str, cutoff: str, limit: int) -> list[JobRecord]:
-        """Jobs in ``status`` created before ``cutoff`` (ISO 8601), oldest first: the reconciler's sweep."""
-        answer = self.table.query(
-            IndexName="by-status",
-            KeyConditionExpression="#s = :s AND created_at < :cutoff",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": status, ":cutoff": cutoff},
-            Limit=limit,
-        )
-        return [_record(item) for item in answer.get("Items", [])]
+    def created_before(self, status: str, cutoff: str, page_size: int = 100) -> Iterator[list[JobRecord]]:
+        """Jobs in ``status`` created before ``cutoff`` (ISO 8601), oldest first, page after page: the
+        reconciler's sweep reads every one, not only the oldest page."""
+        kwargs: dict[str, Any] = {}
+        while True:
+            answer = self.table.query(
+                IndexName="by-status",
+                KeyConditionExpression="#s = :s AND created_at < :cutoff",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": status, ":cutoff": cutoff},
+                Limit=page_size,
+                **kwargs,
+            )
+            yield self._records(answer.get("Items", []))
+            if "LastEvaluatedKey" not in answer:
+                return
+            kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def _records(self, keys: list[dict[str, Any]]) -> list[JobRecord]:
+        """The records an index page names, in its order. The indexes project keys only: a job's item
+        is rewritten a dozen times, and an index holding all of it would be rewritten each time too."""
+        found: dict[str, dict[str, Any]] = {}
+        wanted = [{"job_id": key["job_id"]} for key in keys]
+        # The resource's own client: it (de)serialises items as the table does.
+        client, name = self.table.meta.client, self.table.name
+        for start in range(0, len(wanted), BATCH_GET_MAX):
+            pending: dict[str, Any] = {name: {"Keys": wanted[start : start + BATCH_GET_MAX]}}
+            while pending:
+                answer = client.batch_get_item(RequestItems=pending)
+                for item in answer.get("Responses", {}).get(name, []):
+                    found[item["job_id"]] = item
+                pending = answer.get("UnprocessedKeys") or {}
+        return [_record(found[key["job_id"]]) for key in keys if key["job_id"] in found]
 
     # -- batches ------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ orphaned parts remain. The upload completes with ``outputs.write_once``.
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import zlib
 from collections import deque
@@ -75,6 +76,8 @@ def stream_to_s3(
         )
         parts.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumCRC32": checksum})
 
+    # Parts upload in the caller's context (a host that keeps credentials per context, as the local
+    # runtime does per function, then signs them as the caller).
     with ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="upload-part") as uploader:
         in_flight: deque[Future[None]] = deque()
         try:
@@ -93,7 +96,11 @@ def stream_to_s3(
                         if filled == part_bytes:
                             number += 1
                             # join: the one copy of these bytes, into the part S3 receives
-                            in_flight.append(uploader.submit(send, number, b"".join(pieces)))
+                            in_flight.append(
+                                uploader.submit(
+                                    contextvars.copy_context().run, send, number, b"".join(pieces)
+                                )
+                            )
                             pieces, filled = [], 0
                             if len(in_flight) >= PARTS_IN_FLIGHT:
                                 in_flight.popleft().result()
@@ -109,7 +116,9 @@ def stream_to_s3(
             if size == 0:
                 raise ResultDownloadError("the result is empty")
             if filled or not number:
-                in_flight.append(uploader.submit(send, number + 1, b"".join(pieces)))
+                in_flight.append(
+                    uploader.submit(contextvars.copy_context().run, send, number + 1, b"".join(pieces))
+                )
             while in_flight:
                 in_flight.popleft().result()
             parts.sort(key=lambda part: int(part["PartNumber"]))

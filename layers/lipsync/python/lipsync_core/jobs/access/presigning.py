@@ -35,10 +35,13 @@ EXPIRY_MARGIN_SECONDS = 60  # a URL expires a little before its credentials, nev
 
 @dataclass(frozen=True)
 class InputSigner:
-    """Presigns GET URLs with ``s3`` (the signing credentials' client), valid for ``lifetime`` seconds."""
+    """Presigns URLs with ``s3`` (the signing credentials' client), valid for ``lifetime`` seconds."""
 
     s3: Any
     lifetime: int
+
+    def presign(self, operation: str, params: dict[str, Any]) -> str:
+        return str(self.s3.generate_presigned_url(operation, Params=params, ExpiresIn=self.lifetime))
 
     def url(self, ref: MediaRef) -> str:
         """The given https URL, or a presigned GET for an S3 object that exists and can be read."""
@@ -54,7 +57,7 @@ class InputSigner:
             raise InputNotFoundError(
                 f"{ref.s3.uri} cannot be read: {error.response['Error'].get('Code')}"
             ) from None
-        return str(self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=self.lifetime))
+        return self.presign("get_object", params)
 
 
 def lifetime(wanted: int, credentials_expire_at: float | None, now: float) -> int:
@@ -70,20 +73,37 @@ def lifetime(wanted: int, credentials_expire_at: float | None, now: float) -> in
 def input_signer(settings: Settings, s3: Any, *, job_id: str, sts: Any = None) -> InputSigner:
     """Signs with a fresh session of the input reader role when one is configured, else with ``s3``'s
     own credentials (the offline runtime), for ``settings.presign_seconds`` at most."""
-    reader, expires_at = input_reader(settings, s3, job_id=job_id, sts=sts)
-    return InputSigner(reader, lifetime(settings.presign_seconds, expires_at, time.time()))
+    return session_signer(
+        settings.input_reader_role_arn, f"inputs-{job_id}", settings.presign_seconds, s3=s3, sts=sts
+    )
 
 
 def input_reader(settings: Settings, s3: Any, *, job_id: str, sts: Any = None) -> tuple[Any, float | None]:
     """An S3 client of a fresh input reader role session (and when its credentials expire), or ``s3``
     itself when no role is configured (the offline runtime)."""
-    if not settings.input_reader_role_arn:
+    return session_client(settings.input_reader_role_arn, f"inputs-{job_id}", s3=s3, sts=sts)
+
+
+def url_signer(settings: Settings, s3: Any, wanted: int, *, sts: Any = None) -> InputSigner:
+    """The API's upload and result URLs, signed by a fresh session of the URL signer role: they live
+    what is wanted or what the session allows (role chaining: under an hour), and the answer says so."""
+    return session_signer(settings.url_signer_role_arn, "api-urls", wanted, s3=s3, sts=sts)
+
+
+def session_signer(role_arn: str, session: str, wanted: int, *, s3: Any, sts: Any = None) -> InputSigner:
+    """A signer on a new session of ``role_arn`` (``s3`` itself when there is no role to assume)."""
+    client, expires_at = session_client(role_arn, session, s3=s3, sts=sts)
+    return InputSigner(client, lifetime(wanted, expires_at, time.time()))
+
+
+def session_client(role_arn: str, session: str, *, s3: Any, sts: Any = None) -> tuple[Any, float | None]:
+    """An S3 client on a new session of ``role_arn`` and when that session ends (``s3`` and None when
+    there is no role to assume)."""
+    if not role_arn:
         return s3, None
     sts = sts or boto3.client("sts")
     answer = sts.assume_role(
-        RoleArn=settings.input_reader_role_arn,
-        RoleSessionName=f"inputs-{job_id}"[:64],
-        DurationSeconds=ROLE_CHAINING_MAX_SECONDS,
+        RoleArn=role_arn, RoleSessionName=session[:64], DurationSeconds=ROLE_CHAINING_MAX_SECONDS
     )
     credentials = answer["Credentials"]
     reader = boto3.client(
@@ -94,6 +114,20 @@ def input_reader(settings: Settings, s3: Any, *, job_id: str, sts: Any = None) -
         config=Config(signature_version="s3v4"),
     )
     return reader, credentials["Expiration"].timestamp()
+
+
+def refused_input(field: str, ref: MediaRef, settings: Settings) -> str | None:
+    """Why an S3 input cannot be signed (None: it can). The input reader role reads only the stack's
+    bucket, and never under the output prefix: another job's result is no one's input."""
+    if ref.s3 is None or not settings.bucket_name:
+        return None
+    if ref.s3.bucket != settings.bucket_name:
+        return (
+            f"{field} must be in the stack's bucket s3://{settings.bucket_name}/, not s3://{ref.s3.bucket}/"
+        )
+    if ref.s3.key.startswith(settings.output_prefix):
+        return f"{field} cannot be under {settings.output_prefix} (results are not inputs)"
+    return None
 
 
 def has_presigned_inputs(request: JobRequest) -> bool:

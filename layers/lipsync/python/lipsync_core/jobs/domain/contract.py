@@ -51,6 +51,8 @@ class ErrorName:
     DEADLINE_EXCEEDED: Final = JobDeadlineExceededError.__name__
     INPUT_UNREADABLE: Final = InputUnreadableError.__name__
     LAMBDA_THROTTLED: Final = "Lambda.TooManyRequestsException"  # Lambda's own, not one of ours
+    # A function that ran past its timeout, as the Lambda runtime names it to Step Functions.
+    LAMBDA_TIMED_OUT: Final = "Sandbox.Timedout"
 
 
 # What a failure record calls retryable: the errors the state machine retries before giving up.

@@ -33,6 +33,10 @@ MAX_OPTION_NUMBER = 86_400.0  # a numeric option (seconds into a template) is at
 MAX_IDEMPOTENCY_KEY_CHARS = 256
 MAX_ERRORS = 20
 MAX_MESSAGE = 1000  # an error message or rejection reason, in a record or an event
+# The provider's answer carried in the execution's state from Poll to CopyResult: Step Functions fails
+# an execution whose state passes 256 KiB (States.DataLimitExceeded, which no Catch handles), and the
+# provider's resp_data has no documented bound. Larger answers are not carried; CopyResult asks again.
+MAX_CARRIED_RESULT_BYTES = 16 * 1024
 _IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_CHARS}}}$")
 
 

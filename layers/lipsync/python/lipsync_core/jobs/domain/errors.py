@@ -58,6 +58,10 @@ class OutputNotAllowedError(JobError):
     """The requested output is outside the stack's bucket and output prefix."""
 
 
+class SdkTooOldError(JobError):
+    """The runtime's botocore cannot send S3's conditional writes, which keep results their job's own."""
+
+
 class OutputTakenError(JobError):
     """The output key already holds an object another job (or someone else) wrote: never replaced."""
 

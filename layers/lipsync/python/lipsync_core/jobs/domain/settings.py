@@ -33,6 +33,8 @@ class Settings(BaseModel):
     event_source: str = Field(default="lipsync.pipeline", alias="EVENT_SOURCE")
     state_machine_arn: str = Field(default="", alias="STATE_MACHINE_ARN")
     upload_url_seconds: int = Field(default=3600, alias="UPLOAD_URL_EXPIRY_SECONDS")
+    result_url_seconds: int = Field(default=3600, alias="RESULT_URL_EXPIRY_SECONDS")
+    url_signer_role_arn: str = Field(default="", alias="URL_SIGNER_ROLE_ARN")  # signs the API's URLs
     poll_first_seconds: int = Field(default=PollPolicy.first_seconds, alias="POLL_FIRST_SECONDS")
     poll_growth: float = Field(default=PollPolicy.growth, alias="POLL_GROWTH")
     poll_max_seconds: int = Field(default=PollPolicy.max_seconds, alias="POLL_MAX_SECONDS")

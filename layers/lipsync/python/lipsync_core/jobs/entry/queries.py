@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from lipsync_core.jobs.access.presigning import InputSigner, url_signer
 from lipsync_core.jobs.domain.contract import Status
 from lipsync_core.jobs.domain.records import JobRecord
 
 from .context import EntryContext
 
-RESULT_URL_SECONDS = 3600
 PUBLIC_FIELDS = (
     "job_id",
     "status",
@@ -31,29 +31,28 @@ PUBLIC_FIELDS = (
 )
 
 
-def public_view(record: JobRecord, s3: Any | None = None) -> dict[str, Any]:
-    """The record as callers see it (what was stored, less the workflow's bookkeeping); with ``s3``,
-    a succeeded job's output gets a download URL."""
+def public_view(record: JobRecord, signer: InputSigner | None = None) -> dict[str, Any]:
+    """The record as callers see it (what was stored, less the workflow's bookkeeping); with a
+    ``signer``, a succeeded job's output gets a download URL, valid as long as the answer says."""
     stored = record.model_dump(mode="json", exclude_none=True)
     view = {name: stored[name] for name in PUBLIC_FIELDS if name in stored}
     if record.output is not None:
         view["output"] = record.output.model_dump(mode="json")  # as stored, with its empty fields
     view["request"] = stored["request"]
-    if s3 is not None and record.status == Status.SUCCEEDED and record.output:
+    if signer is not None and record.status == Status.SUCCEEDED and record.output:
         view["output"] = {
             **view["output"],
-            "url": s3.generate_presigned_url(
-                "get_object",
-                Params={"Bucket": record.output.bucket, "Key": record.output.key},
-                ExpiresIn=RESULT_URL_SECONDS,
-            ),
-            "url_expires_in": RESULT_URL_SECONDS,
+            "url": signer.presign("get_object", {"Bucket": record.output.bucket, "Key": record.output.key}),
+            "url_expires_in": signer.lifetime,
         }
     return view
 
 
 def get_job(job_id: str, context: EntryContext) -> dict[str, Any]:
-    return public_view(context.store.get(job_id), context.s3)
+    record = context.store.get(job_id)
+    if record.status != Status.SUCCEEDED or not record.output:
+        return public_view(record)
+    return public_view(record, url_signer(context.settings, context.s3, context.settings.result_url_seconds))
 
 
 def list_jobs(

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from lipsync_core.jobs.access.outputs import output_location
+from lipsync_core.jobs.access.presigning import refused_input
 from lipsync_core.jobs.domain.documents import MAX_ERRORS, check_document, check_idempotency_key, printable
 from lipsync_core.jobs.domain.errors import (
     DocumentRejectedError,
@@ -87,6 +88,14 @@ def parse_request(raw: Any, settings: Settings) -> JobRequest:
         raise RequestRejectedError(f"invalid job request: {summary}", details) from None
 
 
+def check_inputs(request: JobRequest, settings: Settings) -> None:
+    """A rejection for S3 inputs the workflow could not sign (refused here, not after it is queued)."""
+    for name, ref in (("video", request.video), ("audio", request.audio)):
+        reason = refused_input(name, ref, settings)
+        if reason:
+            raise RequestRejectedError.on_field(name, reason)
+
+
 def check_output(job_id: str, request: JobRequest, settings: Settings) -> None:
     """A rejection, before anything is recorded, for an output the workflow could not write."""
     try:
@@ -106,6 +115,7 @@ def accept(raw: Any, *, source: Source, delivery_job_id: str, context: EntryCont
     request = parse_request(raw, settings)
     check_target(request, settings)  # the webhook URL's SSRF check (it resolves the host)
     job_id = request.job_id or delivery_job_id
+    check_inputs(request, settings)
     check_output(job_id, request, settings)
     if not re.match(JOB_ID_PATTERN, job_id):
         raise RequestRejectedError.on_field("job_id", f"job id {printable(job_id)!r} is not valid")

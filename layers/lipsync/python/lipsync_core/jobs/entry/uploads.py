@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lipsync_core.jobs.access.presigning import url_signer
+
 from .context import EntryContext
 
 
@@ -20,16 +22,15 @@ class UploadRequest(BaseModel):
 
 def upload_urls(request: UploadRequest, context: EntryContext) -> dict[str, Any]:
     """Presigned PUT URLs for a video and a voice track under ``inputs/<id>/``."""
-    s3, settings = context.s3, context.settings
+    settings = context.settings
+    signer = url_signer(settings, context.s3, settings.upload_url_seconds)
     batch = uuid.uuid4().hex
-    answer: dict[str, Any] = {"expires_in": settings.upload_url_seconds}
+    answer: dict[str, Any] = {"expires_in": signer.lifetime}  # what the signing session allows
     for name, content_type in (("video", request.video_content_type), ("audio", request.audio_content_type)):
         key = f"inputs/{batch}/{name}"
         answer[name] = {
-            "upload_url": s3.generate_presigned_url(
-                "put_object",
-                Params={"Bucket": settings.bucket_name, "Key": key, "ContentType": content_type},
-                ExpiresIn=settings.upload_url_seconds,
+            "upload_url": signer.presign(
+                "put_object", {"Bucket": settings.bucket_name, "Key": key, "ContentType": content_type}
             ),
             "method": "PUT",
             "headers": {"Content-Type": content_type},

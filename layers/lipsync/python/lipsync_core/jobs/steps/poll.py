@@ -7,12 +7,15 @@ deadline ends it. Polls are spread so that all running tasks together use the po
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from lipsync_core.jobs.access.presigning import could_not_fetch_input
 from lipsync_core.jobs.domain import metrics as m
 from lipsync_core.jobs.domain.contract import CursorStatus
+from lipsync_core.jobs.domain.documents import MAX_CARRIED_RESULT_BYTES
 from lipsync_core.jobs.domain.errors import JobDeadlineExceededError
 from lipsync_core.jobs.domain.flow_limits import POLL
 from lipsync_core.jobs.domain.models import Cursor, JobState
@@ -83,5 +86,11 @@ def poll_job(state: JobState, context: StepContext, *, volc: VolcClient) -> Curs
         wait_seconds=wait,
         polls=polls,
         progress=result.progress,
-        result=asdict(result) if done else None,
+        result=carried(asdict(result)) if done else None,
     )
+
+
+def carried(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The done answer, if it is small enough to travel in the state (``MAX_CARRIED_RESULT_BYTES``)."""
+    size = len(json.dumps(result, separators=(",", ":"), default=str).encode())
+    return result if size <= MAX_CARRIED_RESULT_BYTES else None

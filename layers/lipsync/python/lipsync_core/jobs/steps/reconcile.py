@@ -98,8 +98,9 @@ class Reconciler:
                     counts["reconciled"] += 1
         cutoff = (now - SWEEP_MIN_AGE).isoformat(timespec="milliseconds")
         for status in NOT_TERMINAL_STATUSES:
-            for stale in self.store.created_before(status, cutoff, limit):
-                counts["reconciled"] += self._reconcile_if_ended(stale)
+            for page in self.store.created_before(status, cutoff, limit):
+                for stale in page:
+                    counts["reconciled"] += self._reconcile_if_ended(stale)
         return counts
 
     def _reconcile_if_ended(self, record: JobRecord) -> bool:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from lipsync_core.jobs.access.outputs import output_location, refuse_taken_output
+from lipsync_core.jobs.access.outputs import (
+    output_location,
+    refuse_taken_output,
+    require_conditional_writes,
+)
 from lipsync_core.jobs.access.presigning import input_signer
 from lipsync_core.jobs.domain import metrics as m
 from lipsync_core.jobs.domain.contract import CursorStatus
@@ -34,6 +38,7 @@ def submit_job(state: JobState, context: StepContext, *, volc: VolcClient, s3: A
     # (checked once; the copy's conditional write is what guarantees it).
     location = output_location(state.job_id, request, settings)
     if not waiting:
+        require_conditional_writes(s3)
         refuse_taken_output(s3, *location, state.job_id)
     attempt = 1 if cursor is None else cursor.attempt if waiting else cursor.attempt + 1
     if attempt > settings.max_attempts:

@@ -12,14 +12,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from lipsync_core.jobs.domain.settings import Settings
-
 from .function_factory import item_access
 from .layer_bundling import build_media_layer, bundling_options
 from .resources import PipelineResources
 from .sources import BYTECODE, MEDIA_LAYER_ROOT
-
-PREPARED_PREFIX = Settings.model_fields["prepared_prefix"].default
+from .storage import PREPARED_PREFIX
 
 
 class Preparation(Construct):
@@ -47,7 +44,7 @@ class Preparation(Construct):
             ephemeral_storage_mb=config.prepare_storage_mb,  # the input and its copy, in /tmp
         )
         # The job's record: read, created for a job submitted directly, and its prepared inputs written.
-        self.function.add_to_role_policy(item_access(props.table))
+        self.function.add_to_role_policy(item_access(props.table, create=True))
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],

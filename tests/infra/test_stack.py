@@ -39,8 +39,8 @@ def policies_by_function(resources: dict[str, Any]) -> dict[str, list[dict[str, 
         if resource["Type"] != "AWS::IAM::Policy":
             continue
         roles = json.dumps(resource["Properties"]["Roles"])
-        for name in ("submit", "poll", "copyresult", "recordfailure", "start", "api"):
-            if f"Functions{name}role" in roles:
+        for name in ("submit", "poll", "copyresult", "recordfailure", "start", "api", "prepare"):
+            if f"Functions{name}role" in roles or f"Preparation{name}role" in roles:
                 out.setdefault(name, []).extend(resource["Properties"]["PolicyDocument"]["Statement"])
     return out
 
@@ -100,6 +100,7 @@ def test_the_bucket_is_private_encrypted_tls_only_and_cleans_up(template: Templa
                     [
                         Match.object_like({"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}),
                         Match.object_like({"Prefix": "inputs/", "ExpirationInDays": 30}),
+                        Match.object_like({"Prefix": "prepared/", "ExpirationInDays": 30}),
                     ]
                 )
             },
@@ -143,6 +144,12 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
         "s3:ListBucket",
     }
     assert granted["recordfailure"] == item_actions | logs | xray
+    # Prepare reads inputs through the input reader role too; it writes its copies under prepared/, and
+    # records a job submitted directly (its request in the state) when it runs first.
+    assert granted["prepare"] == creates | {"sts:AssumeRole"} | logs | xray | {
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+    }
     events = {"events:PutEvents"}
     assert granted["start"] == creates | logs | xray | events | {
         "states:StartExecution",
@@ -171,7 +178,14 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
                 resource = json.dumps(statement["Resource"])
                 assert any(
                     p in resource
-                    for p in ("/outputs/*", "/jobs/*", "/jobs/batches/*", "/rejections/*", "/inputs/*")
+                    for p in (
+                        "/outputs/*",
+                        "/jobs/*",
+                        "/jobs/batches/*",
+                        "/rejections/*",
+                        "/inputs/*",
+                        "/prepared/*",
+                    )
                 ) or (name == "submit"), f"{name}: S3 scope {resource}"
 
 

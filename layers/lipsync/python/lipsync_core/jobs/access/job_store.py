@@ -179,41 +179,30 @@ class JobStore:
 
     def record_inputs(self, job_id: str, inputs: PreparedInputs) -> bool:
         """What Prepare found and chose to send; False when the job had already ended."""
+        return self._set_unless_ended(
+            job_id, "inputs", to_dynamo(inputs.model_dump(mode="json", exclude_none=True))
+        )
+
+    def record_waiting(self, job_id: str, *, reason: str, checks: int, position: int) -> None:
+        """The job has no slot yet: why, how often it has asked, and how many are ahead of it."""
+        waiting = {"reason": reason, "checks": checks, "position": position, "at": iso_now()}
+        self._set_unless_ended(job_id, "waiting", waiting)
+
+    def _set_unless_ended(self, job_id: str, name: str, value: Any) -> bool:
+        """``name = value`` on a job that has not ended; False when it had."""
         try:
             self.table.update_item(
                 Key={"job_id": job_id},
-                UpdateExpression="SET inputs = :inputs, updated_at = :now",
+                UpdateExpression="SET #name = :value, updated_at = :now",
                 ConditionExpression=f"attribute_exists(job_id) AND {_NOT_TERMINAL}",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":inputs": to_dynamo(inputs.model_dump(mode="json", exclude_none=True)),
-                    ":now": iso_now(),
-                    **_TERMINAL_VALUES,
-                },
+                ExpressionAttributeNames={"#status": "status", "#name": name},
+                ExpressionAttributeValues={":value": value, ":now": iso_now(), **_TERMINAL_VALUES},
             )
         except ClientError as error:
             if conditional_failed(error):
                 return False
             raise
         return True
-
-    def record_waiting(self, job_id: str, *, reason: str, checks: int, position: int) -> None:
-        """The job has no slot yet: why, how often it has asked, and how many are ahead of it."""
-        try:
-            self.table.update_item(
-                Key={"job_id": job_id},
-                UpdateExpression="SET waiting = :waiting, updated_at = :now",
-                ConditionExpression=f"attribute_exists(job_id) AND {_NOT_TERMINAL}",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":waiting": {"reason": reason, "checks": checks, "position": position, "at": iso_now()},
-                    ":now": iso_now(),
-                    **_TERMINAL_VALUES,
-                },
-            )
-        except ClientError as error:
-            if not conditional_failed(error):
-                raise
 
     def record_poll(
         self, job_id: str, service_status: str, progress: float | None, polls: int, previous_status: str

@@ -1,5 +1,6 @@
 """``make bench``: every figure of issue 12's table beside its baseline from the same run, then the
-poll cost, the emulator's own figures, bursts against the provider's limits and long voices in segments."""
+poll cost, the emulator's own figures, bursts against the provider's limits, the drop (the line) and
+long voices in segments."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from benchmarks import (
     copy_throughput,
     demo_time,
     emulator_throughput,
+    line_drop,
     long_voice,
     pipeline_load,
     poll_cost,
@@ -32,6 +34,7 @@ def main() -> None:
     rows += demo_time.main()
     emulator_throughput.main()
     provider_limits.main()
+    line_drop.main()
     long_voice.main()
     poll_rows = poll_cost.main()
     print()

@@ -19,17 +19,23 @@ from lipsync_core.volc import Mode
 from .lambda_target import DEFAULT_PYTHON, LambdaTarget
 
 CONTEXT_PREFIX = "lipsync:"
+# A Standard execution lives at most a year: the line's bound leaves room for the job's deadline after it.
+MAX_QUEUE_SECONDS = 360 * 86400
 _POLL = PollPolicy()
 
 
 @dataclass(frozen=True)
 class StackConfig:
-    # Polling: first wait, geometric growth, cap (seconds), by default PollPolicy's. Local runs shrink these.
+    # Polling without history: first wait, geometric growth, cap (seconds), by default PollPolicy's; with
+    # history the first poll aims at the predicted end, later ones never closer than the short wait.
     poll_first_seconds: int = _POLL.first_seconds
     poll_growth: float = _POLL.growth
     poll_max_seconds: int = _POLL.max_seconds
-    # A job fails after this long (kept well under the service's 12-hour task lifetime).
+    poll_short_seconds: int = _POLL.short_seconds
+    # Paid work ends after this long from the first submission (under the service's 12-hour task lifetime).
     job_deadline_seconds: int = 6 * 3600
+    # A job may wait this long in the line for capacity (0: no bound); past it, it ends FAILED, unpaid.
+    max_queue_seconds: int = 7 * 86400
     max_submit_attempts: int = 3  # the first submission plus resubmissions after not_found/expired
     # Result URLs may only come from these hosts (and their subdomains); empty allows any public host.
     result_url_allowed_hosts: str = "volcengineapi.com,volces.com,volccdn.com,byteimg.com,bytecdn.cn"
@@ -55,8 +61,6 @@ class StackConfig:
     poll_qps: float = 5.0
     max_unfinished_tasks: int = 10
     flow_limits: str = ""
-    capacity_wait_first_seconds: int = 5
-    capacity_wait_max_seconds: int = 300
     # Event sources whose ``LipSync Job Requested`` events start jobs (comma-separated, at least one).
     request_sources: str = "lipsync.client"
     # Set the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account, retained): the stage's
@@ -98,6 +102,11 @@ class StackConfig:
         self.lambda_target  # noqa: B018 - validates the runtime fields now, with a clear message
         if self.job_deadline_seconds >= 11 * 3600:
             raise ValueError("job_deadline_seconds must stay under the service's 12-hour task lifetime")
+        if not 0 <= self.max_queue_seconds <= MAX_QUEUE_SECONDS:
+            raise ValueError(
+                f"max_queue_seconds must be 0 (no bound) to {MAX_QUEUE_SECONDS} (a Standard execution "
+                "lives at most a year)"
+            )
         InputSpecs.from_json(self.input_specs)  # a bad value refused at synth, not at the first job
 
     @property
@@ -118,9 +127,17 @@ class StackConfig:
         return [s.strip() for s in self.request_sources.split(",") if s.strip()]
 
     @property
-    def state_machine_timeout(self) -> cdk.Duration:
-        """A backstop past the job deadline, which the poll step enforces first."""
-        return cdk.Duration.seconds(self.job_deadline_seconds + 1800)
+    def state_machine_timeout(self) -> cdk.Duration | None:
+        """A backstop past the longest wait in the line and the job deadline after it, which the wait's
+        own timeout and the poll step enforce first (None: the line has no bound, nor has this)."""
+        if not self.max_queue_seconds:
+            return None
+        return cdk.Duration.seconds(self.max_queue_seconds + self.job_deadline_seconds + 1800)
+
+    @property
+    def line_timeout(self) -> cdk.Duration | None:
+        """How long the ``WaitForAdmission`` task may wait (None: no bound)."""
+        return cdk.Duration.seconds(self.max_queue_seconds) if self.max_queue_seconds else None
 
     @property
     def lambda_target(self) -> LambdaTarget:

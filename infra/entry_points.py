@@ -17,7 +17,7 @@ from constructs import Construct
 
 from lipsync_core.jobs.domain import documents as limits
 from lipsync_core.jobs.domain.contract import DetailType
-from lipsync_core.jobs.domain.models import DERIVED_JOB_ID_PATTERN, JOB_ID_PATTERN
+from lipsync_core.jobs.domain.models import DERIVED_JOB_ID_PATTERN, JOB_ID_PATTERN, PRIORITIES
 
 from .config import StackConfig
 from .resources import DeliveryProps
@@ -58,6 +58,8 @@ JOB_REQUEST_MODEL = apigateway.JsonSchema(
             pattern=JOB_ID_PATTERN,
             not_=apigateway.JsonSchema(pattern=DERIVED_JOB_ID_PATTERN),
         ),
+        "webhook": apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT, max_properties=2),
+        "priority": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING, enum=list(PRIORITIES)),
     },
 )
 
@@ -184,6 +186,7 @@ class EntryPoints(Construct):
             request_parameters={"method.request.path.job_id": True},
         )
         api.root.add_resource("uploads").add_method("POST", integration, request_validator=validate_all)
+        api.root.add_resource("queue").add_method("GET", integration, request_validator=validate_all)
         batches = api.root.add_resource("batches")
         batches.add_method(
             "POST",

@@ -43,13 +43,13 @@ class FunctionFactory:
             "POLL_FIRST_SECONDS": str(config.poll_first_seconds),
             "POLL_GROWTH": str(config.poll_growth),
             "POLL_MAX_SECONDS": str(config.poll_max_seconds),
+            "POLL_SHORT_SECONDS": str(config.poll_short_seconds),
             "RESULT_URL_ALLOWED_HOSTS": config.result_url_allowed_hosts,
             "ALLOW_LOCAL_URLS": "true" if config.allow_local_urls else "false",
             "EVENT_BUS_NAME": stores.bus.event_bus_name,
             "FLOW_TABLE_NAME": stores.flow_table.table_name,
             "FLOW_LIMITS": config.flow_limits_json,
-            "CAPACITY_WAIT_FIRST_SECONDS": str(config.capacity_wait_first_seconds),
-            "CAPACITY_WAIT_MAX_SECONDS": str(config.capacity_wait_max_seconds),
+            "MAX_QUEUE_SECONDS": str(config.max_queue_seconds),
             "EVENT_SOURCE": config.event_source,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -123,6 +123,18 @@ def item_access(*tables: dynamodb.ITableV2, create: bool = False) -> iam.PolicyS
     return iam.PolicyStatement(
         actions=["dynamodb:GetItem", "dynamodb:UpdateItem", *(["dynamodb:PutItem"] if create else [])],
         resources=[table.table_arn for table in tables],
+    )
+
+
+def item_removal(table: dynamodb.ITableV2) -> iam.PolicyStatement:
+    """Deleting items: the line's entries (``lipsync_core.jobs.access.line``), taken out of the line."""
+    return iam.PolicyStatement(actions=["dynamodb:DeleteItem"], resources=[table.table_arn])
+
+
+def index_query(table: dynamodb.ITableV2, *indexes: str) -> iam.PolicyStatement:
+    """Queries of the named indexes of ``table`` only."""
+    return iam.PolicyStatement(
+        actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{index}" for index in indexes]
     )
 
 

@@ -13,7 +13,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .function_factory import item_access, key_lookups, secret_value
+from lipsync_core.jobs.access.line import INDEX as LINE_INDEX
+from lipsync_core.jobs.steps.dispatch import RUN_SECONDS
+
+from .function_factory import index_query, item_access, item_removal, key_lookups, secret_value
 from .resources import PipelineResources
 
 API_TIMEOUT_SECONDS = 28  # API Gateway's REST integrations time out after 29 s
@@ -31,22 +34,31 @@ def failed_deliveries_queue(scope: Construct) -> sqs.Queue:
 
 
 class WorkflowFunctions(Construct):
-    """The state machine's tasks."""
+    """The state machine's tasks, and the dispatcher that lets jobs out of the line."""
 
     def __init__(self, scope: Construct, construct_id: str, props: PipelineResources) -> None:
         super().__init__(scope, construct_id)
         config, factory = props.config, props.factory
+        # A run may wait for the submit rate for RUN_SECONDS; the rest is a few DynamoDB calls.
+        self.dispatch = factory.build(self, "dispatch", timeout=int(RUN_SECONDS) + 30)
         self.submit = factory.build(self, "submit", timeout=60)
         self.poll = factory.build(self, "poll", timeout=60)
         self.copy_result = factory.build(self, "copy_result", timeout=900, memory=config.copy_memory_mb)
         self.record_failure = factory.build(self, "record_failure", timeout=30)
 
-        # Submit records a job whose request came in the execution's input (a direct start).
-        self.submit.add_to_role_policy(item_access(props.table, create=True))
-        for function in (self.poll, self.copy_result, self.record_failure):
+        # The line's first step records a job whose request came in the execution's input (a direct start).
+        self.dispatch.add_to_role_policy(item_access(props.table, create=True))
+        for function in (self.submit, self.poll, self.copy_result, self.record_failure):
             function.add_to_role_policy(item_access(props.table))
         for function in self.all:
             function.add_to_role_policy(item_access(props.flow_table))
+        for function in (self.dispatch, self.record_failure):  # both take jobs out of the line
+            function.add_to_role_policy(item_removal(props.table))
+        self.dispatch.add_to_role_policy(index_query(props.table, LINE_INDEX))
+        # A task token names no resource IAM can scope (SendTaskSuccess has no resource type).
+        self.dispatch.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=["*"])
+        )
         for function in (self.submit, self.poll, self.copy_result):
             function.add_to_role_policy(secret_value(props.secret))
         # Submit reads inputs through the input reader role (infra/signing_roles.py), not its own; it
@@ -63,7 +75,8 @@ class WorkflowFunctions(Construct):
 
     @property
     def all(self) -> list[lambda_.Function]:
-        return [self.submit, self.poll, self.copy_result, self.record_failure]
+        """The functions the state machine invokes."""
+        return [self.dispatch, self.submit, self.poll, self.copy_result, self.record_failure]
 
 
 @dataclass(frozen=True)
@@ -114,15 +127,12 @@ class EntryFunctions(Construct):
         )
         # A manifest deleted before its delivery is then a 404 the function reports, not a 403 it retries.
         self.start.add_to_role_policy(key_lookups(bucket))
-        self.api.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:Query"],
-                resources=[f"{table.table_arn}/index/by-status", f"{table.table_arn}/index/by-created"],
-            )
-        )
+        # Listing jobs; a waiting job's place and the line's summary (GET /queue).
+        self.api.add_to_role_policy(index_query(table, "by-status", "by-created", LINE_INDEX))
         self.api.add_to_role_policy(  # a listing reads its page's items (the indexes hold keys only)
             iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[table.table_arn])
         )
+        self.api.add_to_role_policy(item_removal(table))  # cancel takes a waiting job out of the line
         self.api.add_to_role_policy(item_access(props.flow_table))  # cancel gives the slot back
         self.api.add_to_role_policy(
             iam.PolicyStatement(actions=["states:StopExecution"], resources=[executions])

@@ -19,6 +19,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from lipsync_core.jobs.domain import metrics as m
+
 from .function_factory import METRICS_NAMESPACE
 from .resources import DeliveryProps
 
@@ -240,6 +242,20 @@ class Monitoring(Construct):
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values())),
         )
+        # The line, as the dispatcher measures it every minute (lipsync_core.jobs.steps.dispatch).
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="The line: jobs waiting, oldest wait (s)",
+                left=[_gauge(m.LINE_LENGTH)],
+                right=[_gauge(m.OLDEST_WAIT)],
+            ),
+            cloudwatch.GraphWidget(
+                title="Service slots: held, utilisation (%)",
+                left=[_gauge(m.SLOTS_HELD)],
+                right=[_gauge(m.SLOT_UTILISATION)],
+            ),
+            cloudwatch.GraphWidget(title="Jobs admitted from the line", left=[_custom(m.ADMITTED)]),
+        )
 
     def _alarm(
         self,
@@ -265,9 +281,12 @@ class Monitoring(Construct):
         self.alarms[name] = alarm
 
 
-def _custom(metric: str) -> cloudwatch.MathExpression:
+def _custom(metric: str, statistic: str = "Sum", period: int = 300) -> cloudwatch.MathExpression:
     """One of our Powertools metrics, summed over its dimensions."""
-    return cloudwatch.MathExpression(
-        expression=f"SUM(SEARCH('{{{METRICS_NAMESPACE},service}} MetricName=\"{metric}\"', 'Sum', 300))",
-        label=metric,
-    )
+    search = f"SEARCH('{{{METRICS_NAMESPACE},service}} MetricName=\"{metric}\"', '{statistic}', {period})"
+    return cloudwatch.MathExpression(expression=f"SUM({search})", label=metric)
+
+
+def _gauge(metric: str) -> cloudwatch.MathExpression:
+    """A level our functions measure once a minute (the line's length, say): its highest reading."""
+    return _custom(metric, "Maximum", 60)

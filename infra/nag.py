@@ -80,6 +80,11 @@ def acknowledged(
     )
     return {
         **{f"Functions/{name}-role": {_iam5("*"): XRAY} for name in ("poll", "record_failure")},
+        "Functions/dispatch-role": {
+            _iam5("*"): "The '*' resource covers X-Ray tracing (xray:PutTraceSegments, "
+            "xray:PutTelemetryRecords) and states:SendTaskSuccess: a task token of a callback task names "
+            "no resource IAM can scope (the action's only resource type is an activity).",
+        },
         "Functions/submit-role": {
             _iam5("*"): XRAY,
             _iam5(f"{media}/outputs/*"): "Submit looks at the output key before paying (HeadObject is "

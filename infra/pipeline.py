@@ -23,6 +23,7 @@ from constructs import Construct
 from .batches import Batches, BatchesProps
 from .config import StackConfig
 from .credentials import VolcCredentials
+from .dispatching import Dispatching, DispatchingProps
 from .entry_points import EntryPoints, EntryPointsProps
 from .events import JobEvents
 from .function_factory import FunctionFactory
@@ -97,6 +98,7 @@ class LipSyncPipeline(Construct):
         SigningRole(self, "UrlSigner", url_signer(resources, self.entry_functions.api))
         delivery = {**shared, "dead_letters": self.entry_functions.failed_deliveries}
         Reconciliation(self, "Reconciliation", ReconciliationProps(**delivery, state_machine=state_machine))
+        Dispatching(self, "Dispatching", DispatchingProps(**delivery, dispatch=self.functions.dispatch))
         self.entry_points = EntryPoints(
             self,
             "EntryPoints",

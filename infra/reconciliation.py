@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .function_factory import item_access
+from .function_factory import index_query, item_access, item_removal
 from .resources import DeliveryProps
 from .rules import delivered_to
 
@@ -33,9 +33,8 @@ class Reconciliation(Construct):
         table, state_machine = props.table, props.state_machine
         self.function = props.factory.build(self, "reconcile", timeout=120)
         self.function.add_to_role_policy(item_access(table, props.flow_table))
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/by-status"])
-        )
+        self.function.add_to_role_policy(item_removal(table))  # an ended job leaves the line
+        self.function.add_to_role_policy(index_query(table, "by-status"))
         self.function.add_to_role_policy(  # the sweep reads its page's items (the index holds keys only)
             iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[table.table_arn])
         )

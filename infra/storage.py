@@ -10,6 +10,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from lipsync_core.jobs.access.line import INDEX as LINE_INDEX
 from lipsync_core.jobs.domain.settings import Settings
 
 from .config import StackConfig
@@ -49,11 +50,22 @@ class Storage(Construct):
                     sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
                     projection_type=dynamodb.ProjectionType.KEYS_ONLY,
                 ),
+                # The line (lipsync_core.jobs.access.line): only its entries have these keys, so the
+                # head of a mode's line is one Query and a job's place a count; keys are all it needs.
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=LINE_INDEX,
+                    partition_key=dynamodb.Attribute(name="line", type=dynamodb.AttributeType.STRING),
+                    sort_key=dynamodb.Attribute(name="line_order", type=dynamodb.AttributeType.STRING),
+                    projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+                ),
             ],
         )
-        # Flow control's shared state (rate slots, unfinished-task slots): a few small, hot items.
-        # Nothing here outlives a burst of jobs, so no point-in-time recovery and no retention.
-        self.flow_table = self._table("FlowControl", key="key", recovery=False)
+        # Flow control's shared state (rate slots, unfinished-task slots, task times): a few small, hot
+        # items. Nothing here outlives a burst of jobs, so no point-in-time recovery and no retention.
+        # Its stream tells the dispatcher when a slot comes back (new images: the filter reads them).
+        self.flow_table = self._table(
+            "FlowControl", key="key", recovery=False, stream=dynamodb.StreamViewType.NEW_IMAGE
+        )
 
     def _table(
         self,
@@ -62,6 +74,7 @@ class Storage(Construct):
         key: str,
         recovery: bool,
         indexes: list[dynamodb.GlobalSecondaryIndexPropsV2] | None = None,
+        stream: dynamodb.StreamViewType | None = None,
     ) -> dynamodb.TableV2:
         """On demand; tables worth recovering are also retained with the operator's data."""
         return dynamodb.TableV2(
@@ -73,6 +86,7 @@ class Storage(Construct):
                 point_in_time_recovery_enabled=recovery
             ),
             global_secondary_indexes=indexes,
+            dynamo_stream=stream,
             removal_policy=cdk.RemovalPolicy.RETAIN if recovery else cdk.RemovalPolicy.DESTROY,
         )
 

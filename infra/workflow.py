@@ -1,7 +1,8 @@
 """The job state machine (DESIGN §2): Prepare (the inputs probed, refused or normalised before the job
-waits or pays), then Submit, an adaptive Wait, Poll and a Choice; bounded
-resubmission; retries with backoff and jitter on the retryable error classes only; every failure
-caught into one path; exactly one terminal event per job."""
+waits or pays), the line (WaitForAdmission, paused on a task token until the dispatcher admits the
+job), Submit, an adaptive Wait, Poll and a Choice; bounded resubmission; retries with backoff and
+jitter on the retryable error classes only; every failure caught into one path; exactly one terminal
+event per job."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from .resources import PipelineResources
 
 SUCCEEDED_DETAIL_TYPE = DetailType.SUCCEEDED  # every name the Lambdas share: lipsync_core's contract
 FAILED_DETAIL_TYPE = DetailType.FAILED
-THROTTLED = [ErrorName.THROTTLED]
+THROTTLED = [ErrorName.THROTTLED, ErrorName.SUBMIT_DEFERRED]
 UNAVAILABLE = [ErrorName.UNAVAILABLE]
 DOWNLOAD = [ErrorName.RESULT_DOWNLOAD]
 LAMBDA_THROTTLED = [ErrorName.LAMBDA_THROTTLED]
@@ -51,17 +52,9 @@ class JobWorkflow(Construct):
         # First the inputs, before the job waits for capacity (or, later, in line): what cannot work is
         # refused unpaid, what the service dislikes is converted; the job's record keeps the outcome.
         prepare = self._invoke("Prepare", props.prepare, result_path=sfn.JsonPath.DISCARD)
+        line = self._line(functions, config)
         submit = self._invoke("Submit", functions.submit, result_path="$.cursor")
         wait = sfn.Wait(self, "WaitBeforePoll", time=sfn.WaitTime.seconds_path("$.cursor.wait_seconds"))
-        # A job without capacity (an unfinished-task slot, a submit slot) waits here, in QUEUED.
-        wait_for_capacity = sfn.Wait(
-            self, "WaitForCapacity", time=sfn.WaitTime.seconds_path("$.cursor.wait_seconds")
-        )
-        admitted = (
-            sfn.Choice(self, "Admitted")
-            .when(sfn.Condition.string_equals(STATUS, CursorStatus.WAITING), wait_for_capacity.next(submit))
-            .otherwise(wait)
-        )
         poll = self._invoke("Poll", functions.poll, result_path="$.cursor")
         copy = self._invoke("CopyResult", functions.copy_result, result_path="$.event")
         emit_succeeded = self._emit("EmitSucceeded", bus, config, SUCCEEDED_DETAIL_TYPE)
@@ -125,7 +118,20 @@ class JobWorkflow(Construct):
             .when(sfn.Condition.string_equals("$.event.status", Status.FAILED), emit_failed.next(failed))
             .otherwise(already_finished)
         )
-        for step in (prepare, submit, poll, copy):
+        line_timed_out = sfn.Pass(
+            self,
+            "LineTimedOut",
+            parameters={
+                "Error": ErrorName.QUEUE_TIMEOUT,
+                "Cause": f"the job waited {config.max_queue_seconds} s in the line (max_queue_seconds) "
+                "without the service having capacity for it; nothing was paid",
+            },
+            result_path="$.error",
+        )
+        line.add_catch(
+            line_timed_out.next(failure_path), errors=[ErrorName.STATES_TIMEOUT], result_path="$.error"
+        )
+        for step in (prepare, line, submit, poll, copy):
             step.add_catch(failure_path, errors=["States.ALL"], result_path="$.error")
 
         resubmit = sfn.Condition.and_(
@@ -154,8 +160,7 @@ class JobWorkflow(Construct):
             .otherwise(task_lost.next(failure_path))
         )
         wait.next(poll).next(status)
-        submit.next(admitted)
-        definition = prepare.next(submit)
+        definition = prepare.next(line).next(submit).next(wait)
 
         self.state_machine = sfn.StateMachine(
             self,
@@ -176,6 +181,26 @@ class JobWorkflow(Construct):
                 include_execution_data=False,  # states and transitions, not payloads
             ),
         )
+
+    def _line(self, functions: WorkflowFunctions, config: StackConfig) -> tasks.LambdaInvoke:
+        """The job waits in the line, paused (billed nothing, no history) until the dispatcher resumes
+        it with its admission; past ``max_queue_seconds`` the wait times out (States.Timeout)."""
+        line = tasks.LambdaInvoke(
+            self,
+            "WaitForAdmission",
+            lambda_function=functions.dispatch,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {"state": sfn.JsonPath.object_at("$"), "token": sfn.JsonPath.task_token}
+            ),
+            result_path="$.admission",
+            task_timeout=sfn.Timeout.duration(config.line_timeout) if config.line_timeout else None,
+            retry_on_service_exceptions=True,
+        )
+        self._retry(line, LAMBDA_THROTTLED, interval=1, attempts=UNTIL_DEADLINE, max_delay=60)
+        # Entering the line failed (DynamoDB unavailable, say): enter again, a few times.
+        self._retry(line, ["States.TaskFailed"], interval=2, attempts=3, max_delay=30)
+        return line
 
     @staticmethod
     def _retry(

@@ -49,6 +49,11 @@ def cancel_job(job_id: str) -> dict[str, Any]:
     return cancel.cancel_job(job_id, clients.entry_context())
 
 
+@api.route("GET", "/queue", "The line: jobs waiting and running per mode and priority, oldest wait, drain")
+def get_queue() -> dict[str, Any]:
+    return queries.queue(clients.entry_context())
+
+
 @api.route("POST", "/uploads", "Presigned PUT URLs for a video and a voice track")
 def create_uploads(request: uploads.UploadRequest | None = None) -> dict[str, Any]:
     return uploads.upload_urls(request or uploads.UploadRequest(), clients.entry_context())

@@ -209,6 +209,11 @@ class LipSync:
         """Cancel a job that has not ended (a finished job is a 409 :class:`LipSyncError`)."""
         return dict(self._call("DELETE", f"/jobs/{job_id}"))
 
+    def queue(self) -> dict[str, Any]:
+        """The line for the service's capacity, per mode and priority: ``{"modes": [{"mode", "waiting",
+        "running", "slots", "oldest_wait_seconds", "estimated_drain_seconds", "priorities": [...]}]}``."""
+        return dict(self._call("GET", "/queue"))
+
     def submit_batch(
         self, requests: Iterable[Mapping[str, Any]] | str, *, idempotency_key: str | None = None
     ) -> dict[str, Any]:

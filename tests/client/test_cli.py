@@ -48,7 +48,15 @@ def as_json(result: subprocess.CompletedProcess[str]) -> Any:
 
 def test_submit_wait_status_logs_list_as_json(up: Up, media: Media) -> None:
     started = as_json(
-        lipsync(up, "submit", str(media.root / "face.mp4"), str(media.root / "voice.wav"), "--json")
+        lipsync(
+            up,
+            "submit",
+            str(media.root / "face.mp4"),
+            str(media.root / "voice.wav"),
+            "--priority",
+            "high",
+            "--json",
+        )
     )
     job_id = started["job_id"]
     assert started["status"] == "QUEUED"
@@ -57,7 +65,15 @@ def test_submit_wait_status_logs_list_as_json(up: Up, media: Media) -> None:
     assert (finished["job_id"], finished["status"]) == (job_id, "SUCCEEDED")
     assert finished["output"]["url"].startswith("http")  # a long URL: still one JSON string at 40 columns
 
-    assert as_json(lipsync(up, "status", job_id, "--json"))["status"] == "SUCCEEDED"
+    status = as_json(lipsync(up, "status", job_id, "--json"))
+    assert (status["status"], status["request"]["priority"]) == ("SUCCEEDED", "high")
+    line = as_json(lipsync(up, "queue", "--json"))
+    assert [(m["mode"], m["waiting"], m["running"]) for m in line["modes"]] == [
+        ("lite", 0, 0),
+        ("basic", 0, 0),
+    ]
+    assert lipsync(up, "queue", "-q").stdout == "0\n"
+    assert lipsync(up, "queue").stdout.splitlines()[0].startswith("lite: 0 waiting, 0 of ")
     history = as_json(lipsync(up, "logs", job_id, "--json"))["history"]
     statuses = [entry["status"] for entry in history]
     assert statuses[0] == "QUEUED"

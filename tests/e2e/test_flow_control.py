@@ -92,17 +92,18 @@ def test_a_burst_from_many_threads_all_succeeds_paid_once_within_the_limits(
     # Each concurrent request got its own answer (one invocation per execution environment).
     assert [(job_id, 202, job_id) for job_id, *_ in answers] == [(j, s, b["job_id"]) for j, s, b in answers]
 
-    # While the line is long, a job shows that it waits for capacity and how many are ahead.
+    # While the line is long, a job shows where it stands in it and when it may start.
     waiting = until(
         lambda: [
             v
             for j in jobs[-10:]
-            if (v := requests.get(api(limited, f"/jobs/{j}"), timeout=30).json()).get("waiting")
+            if (v := requests.get(api(limited, f"/jobs/{j}"), timeout=30).json()).get("line")
         ]
     )
     assert waiting[0]["status"] == "QUEUED"
-    assert waiting[0]["waiting"]["reason"] in ("capacity", "rate")
-    assert waiting[0]["waiting"]["position"] >= 0
+    place = waiting[0]["line"]
+    assert place["position"] == place["ahead"] + 1 >= 1
+    assert place["priority"] == "normal"
 
     events = {job_id: limited.wait_for_terminal_event(job_id, timeout=300) for job_id in jobs}
     assert Counter(e["detail-type"] for e in events.values()) == {"LipSync Job Succeeded": 40}

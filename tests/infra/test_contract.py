@@ -39,7 +39,7 @@ def test_the_contracts_statuses_are_the_records_and_the_services() -> None:
     assert {name: getattr(Status, name) for name in get_args(JobStatus)} == {
         s: s for s in get_args(JobStatus)
     }
-    ours = {CursorStatus.WAITING, CursorStatus.SUBMITTED, CursorStatus.INPUT_UNREACHABLE}
+    ours = {CursorStatus.SUBMITTED, CursorStatus.INPUT_UNREACHABLE}
     assert names(CursorStatus) - ours == set(TASK_STATUSES)
 
 
@@ -65,11 +65,12 @@ def test_every_error_name_in_the_definition_is_the_contracts(definition: dict[st
         ErrorName.THROTTLED,
         ErrorName.UNAVAILABLE,
         ErrorName.RESULT_DOWNLOAD,
+        ErrorName.SUBMIT_DEFERRED,
         ErrorName.INPUT_UNREADABLE,
     }
-    assert {ErrorName.LAMBDA_THROTTLED, ErrorName.LAMBDA_TIMED_OUT} <= matched
+    assert {ErrorName.LAMBDA_THROTTLED, ErrorName.LAMBDA_TIMED_OUT, ErrorName.STATES_TIMEOUT} <= matched
     raised = {state["Parameters"]["Error"] for state in states if "Error" in state.get("Parameters", {})}
-    assert raised == {ErrorName.TASK_LOST}
+    assert raised == {ErrorName.TASK_LOST, ErrorName.QUEUE_TIMEOUT}
     failed = {state["Error"] for state in states if state["Type"] == "Fail"}
     assert failed == names(FailState) - {FailState.JOB_CANCELLED}
 

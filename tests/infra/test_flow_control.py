@@ -1,5 +1,6 @@
-"""The flow control's infrastructure: Lambda throttling retried on every Lambda task, the wait for
-capacity inside the loop, the last-resort paths, and the reconciler's rules and least-privilege role."""
+"""The flow control's infrastructure: Lambda throttling retried on every Lambda task, the line (a task
+paused on its token, a sparse index, the dispatcher and what starts it), the last-resort paths, and the
+reconciler's and the dispatcher's rules and least-privilege roles."""
 
 from __future__ import annotations
 
@@ -29,19 +30,84 @@ def test_lambda_throttling_is_retried_on_every_lambda_task(definition: dict[str,
         assert "States.ALL" not in json.dumps(state["Retry"][:-1]), name
 
 
-def test_a_job_without_capacity_waits_in_the_loop(definition: dict[str, Any]) -> None:
+def test_a_job_without_capacity_waits_in_the_line_paused_on_a_task_token(definition: dict[str, Any]) -> None:
     states = definition["States"]
-    assert states["Submit"]["Next"] == "Admitted"
-    [choice] = states["Admitted"]["Choices"]
-    assert choice == {"Variable": "$.cursor.status", "StringEquals": "waiting", "Next": "WaitForCapacity"}
-    assert states["Admitted"]["Default"] == "WaitBeforePoll"
-    assert states["WaitForCapacity"] == {
-        "Type": "Wait",
-        "SecondsPath": "$.cursor.wait_seconds",
-        "Next": "Submit",
-    }
+    line = states["WaitForAdmission"]
+    assert definition["StartAt"] == "WaitForAdmission"
+    assert line["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert line["Parameters"]["Payload"] == {"state.$": "$", "token.$": "$$.Task.Token"}
+    assert line["ResultPath"] == "$.admission"
+    assert line["TimeoutSeconds"] == 7 * 86400  # max_queue_seconds: the line's own bound
+    assert "HeartbeatSeconds" not in line  # nothing periodic while a job waits
+    [timed_out, everything] = line["Catch"]
+    assert timed_out == {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "LineTimedOut"}
+    assert states["LineTimedOut"]["Parameters"]["Error"] == "JobQueueTimeoutError"
+    assert states["LineTimedOut"]["Next"] == everything["Next"] == "RecordFailure"
+    # No loop for capacity: nothing leads back to Submit or to the line.
+    assert not [
+        name
+        for name, state in states.items()
+        if state.get("Next") in ("Submit", "WaitForAdmission") and name != "WaitForAdmission"
+    ]
+    assert "WaitForCapacity" not in states
+    # A submission deferred for the rate, or throttled by others, is retried as long as the deadline allows.
+    deferred = [r for r in states["Submit"]["Retry"] if "SubmitDeferredError" in r["ErrorEquals"]]
+    assert deferred[0]["MaxAttempts"] == UNTIL_DEADLINE
     throttled = [r for r in states["Poll"]["Retry"] if "VolcThrottledError" in r["ErrorEquals"]]
     assert throttled[0]["MaxAttempts"] == UNTIL_DEADLINE
+
+
+def test_the_line_is_a_sparse_keys_only_index_of_the_job_table(resources: dict[str, Any]) -> None:
+    jobs = resources[_logical_id(resources, "AWS::DynamoDB::GlobalTable", "/Jobs")]["Properties"]
+    [line] = [i for i in jobs["GlobalSecondaryIndexes"] if i["IndexName"] == "by-line"]
+    assert line["KeySchema"] == [
+        {"AttributeName": "line", "KeyType": "HASH"},
+        {"AttributeName": "line_order", "KeyType": "RANGE"},
+    ]
+    assert line["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    flow = resources[_logical_id(resources, "AWS::DynamoDB::GlobalTable", "FlowControl")]["Properties"]
+    assert flow["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+
+
+def test_releases_and_a_schedule_start_the_dispatcher(resources: dict[str, Any]) -> None:
+    dispatch = _logical_id(resources, "AWS::Lambda::Function", "dispatch")
+    [mapping] = [
+        r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    assert mapping["FunctionName"] == {"Ref": dispatch}
+    assert mapping["EventSourceArn"] == {
+        "Fn::GetAtt": [_logical_id(resources, "AWS::DynamoDB::GlobalTable", "FlowControl"), "StreamArn"]
+    }
+    assert (mapping["StartingPosition"], mapping["MaximumBatchingWindowInSeconds"]) == ("LATEST", 0)
+    assert mapping["MaximumRetryAttempts"] == 2  # a nudge: the schedule covers what is dropped
+    patterns = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert patterns == [
+        {
+            "eventName": ["MODIFY"],
+            "dynamodb": {
+                "Keys": {"key": {"S": [{"prefix": "slots#"}]}},
+                "NewImage": {"last_change": {"S": ["release"]}},
+            },
+        },
+        {"dynamodb": {"Keys": {"key": {"S": [{"prefix": "wake#"}]}}}},
+    ]
+    rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    [sweep] = [r for r in rules if r["Targets"][0]["Arn"] == {"Fn::GetAtt": [dispatch, "Arn"]}]
+    assert sweep["ScheduleExpression"] == "rate(1 minute)"
+    assert "DeadLetterConfig" in sweep["Targets"][0]
+
+
+def test_the_dispatcher_reaches_only_what_it_needs(resources: dict[str, Any]) -> None:
+    granted = _granted(resources, "Functionsdispatchrole")
+    jobs = _logical_id(resources, "AWS::DynamoDB::GlobalTable", "/Jobs")
+    flow = _logical_id(resources, "AWS::DynamoDB::GlobalTable", "FlowControl")
+    assert granted["dynamodb:Query"] == [
+        json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [jobs, "Arn"]}, "/index/by-line"]]})
+    ]
+    assert granted["dynamodb:DeleteItem"] == [json.dumps({"Fn::GetAtt": [jobs, "Arn"]})]
+    assert granted["dynamodb:GetRecords"] == [json.dumps({"Fn::GetAtt": [flow, "StreamArn"]})]
+    assert granted["states:SendTaskSuccess"] == ['"*"']  # a task token names no resource
+    assert not {"states:StartExecution", "states:StopExecution", "dynamodb:Scan"} & set(granted)
 
 
 def test_our_own_failures_cannot_end_a_job_silently(definition: dict[str, Any]) -> None:
@@ -66,9 +132,11 @@ def test_execution_status_changes_and_a_sweep_reach_the_reconciler(resources: di
         {"Ref": _logical_id(resources, "AWS::StepFunctions::StateMachine")}
     ]
     assert "EventBusName" not in status_rule  # Step Functions sends to the default bus
-    [sweep] = [r for r in rules if "ScheduleExpression" in r]
-    assert sweep["ScheduleExpression"] == "rate(5 minutes)"
     reconcile = _logical_id(resources, "AWS::Lambda::Function", "reconcile")
+    [sweep] = [
+        r for r in rules if "ScheduleExpression" in r and r["Targets"][0]["Arn"]["Fn::GetAtt"][0] == reconcile
+    ]
+    assert sweep["ScheduleExpression"] == "rate(5 minutes)"
     for rule in (status_rule, sweep):
         [target] = rule["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": [reconcile, "Arn"]}
@@ -76,18 +144,12 @@ def test_execution_status_changes_and_a_sweep_reach_the_reconciler(resources: di
 
 
 def test_the_reconciler_reaches_only_what_it_needs(resources: dict[str, Any]) -> None:
-    statements = [
-        s
-        for r in resources.values()
-        if r["Type"] == "AWS::IAM::Policy"
-        and "Reconciliationreconcilerole" in json.dumps(r["Properties"]["Roles"])
-        for s in r["Properties"]["PolicyDocument"]["Statement"]
-    ]
-    granted: dict[str, str] = {}
-    for statement in statements:
-        for action in [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]:
-            granted[action] = json.dumps(statement["Resource"])
+    granted = {
+        action: " ".join(where)
+        for action, where in _granted(resources, "Reconciliationreconcilerole").items()
+    }
     assert set(granted) == {
+        "dynamodb:DeleteItem",  # an ended job leaves the line
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "dynamodb:Query",
@@ -106,6 +168,19 @@ def test_the_reconciler_reaches_only_what_it_needs(resources: dict[str, Any]) ->
     assert "index/by-status" in granted["dynamodb:Query"]
     assert ":execution:" in granted["states:DescribeExecution"]
     assert "StorageFlowControl" in granted["dynamodb:UpdateItem"]
+
+
+def _granted(resources: dict[str, Any], role: str) -> dict[str, list[str]]:
+    """Action -> the resources (as JSON) the role's policies grant it on."""
+    granted: dict[str, list[str]] = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::IAM::Policy" or role not in json.dumps(resource["Properties"]["Roles"]):
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            action = statement["Action"]
+            for name in [action] if isinstance(action, str) else action:
+                granted.setdefault(name, []).append(json.dumps(statement["Resource"]))
+    return granted
 
 
 def _logical_id(resources: dict[str, Any], kind: str, path_part: str = "") -> str:

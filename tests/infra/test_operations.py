@@ -237,7 +237,9 @@ def test_each_wildcard_acknowledgement_names_every_action_it_covers(synthesized:
             actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
             for action in actions:
                 service, name = action.split(":")
-                assert service in ("xray", "logs"), f"{path}: {action}"
+                # A task token names no resource IAM can scope: the dispatcher's resume is the exception.
+                resumes = path == "Functions/dispatch-role" and action == "states:SendTaskSuccess"
+                assert service in ("xray", "logs") or resumes, f"{path}: {action}"
                 assert name in reason, f"{path}: the reason does not name {action}"
 
 

@@ -39,7 +39,7 @@ def policies_by_function(resources: dict[str, Any]) -> dict[str, list[dict[str, 
         if resource["Type"] != "AWS::IAM::Policy":
             continue
         roles = json.dumps(resource["Properties"]["Roles"])
-        for name in ("submit", "poll", "copyresult", "recordfailure", "start", "api", "prepare"):
+        for name in ("dispatch", "submit", "poll", "copyresult", "recordfailure", "start", "api", "prepare"):
             if f"Functions{name}role" in roles or f"Preparation{name}role" in roles:
                 out.setdefault(name, []).extend(resource["Properties"]["PolicyDocument"]["Statement"])
     return out
@@ -55,8 +55,9 @@ def actions(statements: list[dict[str, Any]]) -> set[str]:
 
 def test_the_core_resources(template: Template) -> None:
     ours = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
-    assert len(ours) == 10, (
-        "submit, poll, copy_result, record_failure, start, api, reconcile, batch_progress, webhook, prepare"
+    assert len(ours) == 11, (
+        "dispatch, submit, poll, copy_result, record_failure, start, api, reconcile, batch_progress, "
+        "webhook, prepare"
     )
     for function in ours.values():
         assert function["Properties"]["Runtime"] == LambdaTarget().runtime_name
@@ -72,10 +73,11 @@ def test_the_core_resources(template: Template) -> None:
         },
     )
     template.has_resource_properties("AWS::Events::EventBus", {"Name": "LipSync"})  # the stack's name
-    # Indexes of keys only: a job's many updates do not rewrite whole items in two indexes.
+    # Indexes of keys only: a job's many updates do not rewrite whole items in its indexes (by-status,
+    # by-created, and the line's sparse by-line).
     [jobs] = [t for t in template.find_resources("AWS::DynamoDB::GlobalTable").values() if "Jobs" in str(t)]
     projections = [index["Projection"] for index in jobs["Properties"]["GlobalSecondaryIndexes"]]
-    assert projections == [{"ProjectionType": "KEYS_ONLY"}] * 2
+    assert projections == [{"ProjectionType": "KEYS_ONLY"}] * 3
     # Retained, so named by CloudFormation: a fixed name would fail the next deploy after a delete.
     for secret in template.find_resources("AWS::SecretsManager::Secret").values():
         assert "Name" not in secret["Properties"]
@@ -132,7 +134,7 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
     xray = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     # Submit reads inputs only through the input reader role, whose sessions sign the input URLs; its
     # own S3 access is the look at the output key (HeadObject, and ListBucket so a free key is a 404).
-    assert granted["submit"] == creates | secret_actions | {"sts:AssumeRole"} | logs | xray | {
+    assert granted["submit"] == item_actions | secret_actions | {"sts:AssumeRole"} | logs | xray | {
         "s3:GetObject",
         "s3:ListBucket",
     }
@@ -143,12 +145,28 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
         "s3:GetObject",
         "s3:ListBucket",
     }
-    assert granted["recordfailure"] == item_actions | logs | xray
     # Prepare reads inputs through the input reader role too; it writes its copies under prepared/, and
-    # records a job submitted directly (its request in the state) when it runs first.
+    # records a job started directly (its request in the state): it runs first.
     assert granted["prepare"] == creates | {"sts:AssumeRole"} | logs | xray | {
         "s3:PutObject",
         "s3:AbortMultipartUpload",
+    }
+    # Taking jobs out of the line (their entries in the job table) is a delete; nothing else deletes.
+    assert granted["recordfailure"] == item_actions | logs | xray | {"dynamodb:DeleteItem"}
+    # The line's first step records a job started directly (its request in the execution's input).
+    assert granted["dispatch"] == creates | logs | xray | {
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",  # the line's index only (tests/infra/test_flow_control.py)
+        "states:SendTaskSuccess",
+        # The flow table's stream, as the event source mapping reads it.
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+        # Its schedule's on-failure destination (every rule-targeted function has one).
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
     }
     events = {"events:PutEvents"}
     assert granted["start"] == creates | logs | xray | events | {
@@ -166,6 +184,7 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
         "states:StartExecution",
         "states:StopExecution",
         "dynamodb:Query",
+        "dynamodb:DeleteItem",  # cancel takes a waiting job out of the line
         "dynamodb:BatchGetItem",  # a listing's page (the indexes hold keys only)
         "s3:PutObject",
         "sts:AssumeRole",
@@ -208,12 +227,15 @@ def test_retries_only_on_retryable_errors_with_backoff_and_jitter(definition: di
 
 def test_the_shape_of_the_loop(definition: dict[str, Any]) -> None:
     states = definition["States"]
-    # The inputs are judged before the job waits or pays; whatever Prepare raises ends in the failure path.
+    # The inputs are judged before the job waits in the line or pays; whatever Prepare raises ends in the
+    # failure path.
     assert definition["StartAt"] == "Prepare"
-    assert states["Prepare"]["Next"] == "Submit"
+    assert states["Prepare"]["Next"] == "WaitForAdmission"
     assert states["Prepare"]["ResultPath"] is None, "the outcome is on the job's record, not in the state"
     assert [c["Next"] for c in states["Prepare"]["Catch"]] == ["RecordFailure"]
     assert any("InputUnreadableError" in r["ErrorEquals"] for r in states["Prepare"]["Retry"])
+    assert states["WaitForAdmission"]["Next"] == "Submit"  # the line (tests/infra/test_flow_control.py)
+    assert states["Submit"]["Next"] == "WaitBeforePoll"
     assert states["WaitBeforePoll"]["SecondsPath"] == "$.cursor.wait_seconds"
     choices = json.dumps(states["TaskStatus"]["Choices"])
     for status in ("in_queue", "generating", "done", "not_found", "expired"):
@@ -226,7 +248,8 @@ def test_the_shape_of_the_loop(definition: dict[str, Any]) -> None:
     assert states["NewlyFailed"]["Default"] == "JobAlreadyFinished"
     assert states["JobAlreadyFinished"]["Type"] == "Succeed", "a cancellation is not a failed execution"
     assert "input_unreachable" in choices, "an input the service could not fetch is resubmitted"
-    assert definition["TimeoutSeconds"] < 12 * 3600
+    # A backstop past the longest wait in the line and the job's deadline after it.
+    assert definition["TimeoutSeconds"] == states["WaitForAdmission"]["TimeoutSeconds"] + 6 * 3600 + 1800
 
 
 def test_cfn_lint_is_clean(synthesized: Synthesized) -> None:
@@ -286,7 +309,7 @@ def test_every_api_method_requires_iam_and_validates(template: Template) -> None
         assert "RequestValidatorId" in props
         routes.add(props["HttpMethod"])
     assert routes == {"GET", "POST", "DELETE"}
-    assert len([m for m in methods.values() if m["Properties"]["HttpMethod"] != "OPTIONS"]) == 7
+    assert len([m for m in methods.values() if m["Properties"]["HttpMethod"] != "OPTIONS"]) == 8
     template.has_resource_properties(
         "AWS::ApiGateway::Stage",
         {

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-import pytest
 
-from lipsync_core.jobs.access.flow_control import DEFAULT_HORIZON, RATE_MARGIN, FlowControl
+from lipsync_core.jobs.access.flow_control import DEFAULT_HORIZON, RATE_MARGIN, FlowControl, Slot
 from lipsync_core.jobs.access.job_store import JobStore
 from lipsync_core.jobs.domain.flow_limits import POLL, SUBMIT, FlowLimits, ModeLimits
 from lipsync_core.jobs.domain.models import JobRequest
@@ -116,15 +114,51 @@ def test_unfinished_task_slots_never_exceed_the_limit_and_are_released_once(flow
     assert flow.running(Mode.LITE) == 0
 
 
-def test_the_line_counts_the_jobs_ahead(flow_table: Any) -> None:
-    flow = FlowControl(flow_table, FlowLimits({"lite": ModeLimits(submit_qps=2, max_unfinished=1)}))
-    tickets = [flow.take_ticket(Mode.LITE) for _ in range(5)]
-    assert tickets == [1, 2, 3, 4, 5]
-    position, seconds = flow.line(tickets[3], Mode.LITE)
-    assert position == 3
-    assert seconds == pytest.approx(4 / (2 * RATE_MARGIN))  # three ahead, then its own turn
-    assert flow.acquire_slot("first", Mode.LITE, ticket=tickets[0])
-    assert flow.line(tickets[3], Mode.LITE)[0] == 2
+def test_a_slot_is_taken_once_per_holder_and_its_release_says_so(flow_table: Any) -> None:
+    clock = Clock()
+    flow = FlowControl(flow_table, FlowLimits.uniform(qps=0, max_unfinished=1), clock=clock)
+    # Two admissions of one holder race: one takes the slot, the other learns it is held, not full.
+    assert sorted(s.value for s in at_once([lambda: flow.take_slot("job", Mode.LITE)] * 2)) == [
+        "held",
+        "taken",
+    ]
+    assert flow.take_slot("other", Mode.LITE) is Slot.FULL
+    clock.advance(2.5)
+    assert flow.release_slot("job", Mode.LITE)
+    item = flow_table.get_item(Key={"key": flow.slots_key(Mode.LITE.req_key)})["Item"]
+    # The release is what the dispatcher's stream filter matches: what happened, to whom, when.
+    assert (item["last_change"], item["released"], float(item["released_at"])) == ("release", "job", clock())
+    assert flow.take_slot("other", Mode.LITE) is Slot.TAKEN
+    assert (
+        flow_table.get_item(Key={"key": flow.slots_key(Mode.LITE.req_key)})["Item"]["last_change"]
+        == "acquire"
+    )
+
+
+def test_task_times_are_a_moving_estimate_per_mode(flow_table: Any) -> None:
+    flow = FlowControl(flow_table, FlowLimits.uniform(qps=0, max_unfinished=1))
+    assert flow.task_times(Mode.LITE) is None
+    flow.record_task_time(Mode.LITE, 100.0)
+    flow.record_task_time(Mode.LITE, 60.0)
+    times = flow.task_times(Mode.LITE)
+    assert times is not None
+    assert (times.seconds, times.samples) == (90.0, 2)  # a quarter of the way to the new observation
+    assert flow.task_times(Mode.BASIC) is None
+
+
+def test_the_rate_can_be_read_without_taking_a_slot(flow_table: Any) -> None:
+    clock = Clock()
+    flow = FlowControl(flow_table, FlowLimits({"lite": ModeLimits(submit_qps=1)}), horizon=2.0, clock=clock)
+    assert flow.rate_wait(SUBMIT, Mode.LITE) == 0
+    while flow.admit(SUBMIT, Mode.LITE).admitted:
+        pass
+    wait = flow.rate_wait(SUBMIT, Mode.LITE)
+    assert 0 < wait <= 1 / RATE_MARGIN
+    before = flow_table.get_item(Key={"key": flow.rate_key(SUBMIT, Mode.LITE.req_key)})["Item"]
+    assert flow.rate_wait(SUBMIT, Mode.LITE) == wait  # reading took nothing
+    assert flow_table.get_item(Key={"key": flow.rate_key(SUBMIT, Mode.LITE.req_key)})["Item"] == before
+    clock.advance(wait)
+    assert flow.admit(SUBMIT, Mode.LITE).admitted
 
 
 def test_a_slot_held_by_a_job_that_ended_is_recovered_by_the_sweep(flow_table: Any, store: JobStore) -> None:
@@ -133,7 +167,7 @@ def test_a_slot_held_by_a_job_that_ended_is_recovered_by_the_sweep(flow_table: A
         {"mode": "lite", "video": "https://example.com/v.mp4", "audio": "https://example.com/a.wav"}
     )
     for job_id in ("ended", "running"):
-        store.create(job_id, request, deadline_epoch=int(time.time()) + 3600)
+        store.create(job_id, request)
         assert flow.acquire_slot(job_id, Mode.LITE)
     assert not flow.acquire_slot("newcomer", Mode.LITE)  # full
     store.finish("ended", "FAILED", error={"name": "X", "message": "the execution died unnoticed"})
@@ -159,7 +193,7 @@ def test_a_timed_out_execution_ends_its_job_once_with_the_deadline_as_reason(
     request = JobRequest.model_validate(
         {"mode": "basic", "video": "https://example.com/v.mp4", "audio": "https://example.com/a.wav"}
     )
-    store.create("late", request, deadline_epoch=int(time.time()))
+    store.create("late", request)
     assert flow.acquire_slot("late", Mode.BASIC)
     sqs = boto3.client("sqs", region_name="us-east-1")
     queue = sqs.create_queue(QueueName="announced")["QueueUrl"]
@@ -193,7 +227,7 @@ def test_the_sweep_reads_every_stale_job_page_after_page(store: JobStore) -> Non
         {"mode": "lite", "video": "https://example.com/v.mp4", "audio": "https://example.com/a.wav"}
     )
     for index in range(7):
-        store.create(f"stale-{index}", request, deadline_epoch=int(time.time()) + 3600)
+        store.create(f"stale-{index}", request)
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="milliseconds")
 
     # When the sweep looks for them three at a time

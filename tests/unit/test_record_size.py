@@ -39,10 +39,10 @@ def test_the_largest_accepted_job_stays_far_below_the_item_limit(store: JobStore
     request = parse_request(largest, SETTINGS)
     assert request.video.url is not None
     assert MAX_STRING_CHARS - 100 < len(request.video.url) <= MAX_STRING_CHARS
-    store.create("j" * 80, request, deadline_epoch=0, execution_arn="arn:" + "x" * 200)
+    store.create("j" * 80, request, execution_arn="arn:" + "x" * 200)
     for attempt in range(1, SETTINGS.max_attempts + 1):
         assert store.claim_attempt("j" * 80, attempt)
-        store.record_submission("j" * 80, attempt, "t" * 64, "r" * 64)
+        store.record_submission("j" * 80, attempt, "t" * 64, "r" * 64, deadline_epoch=2**31)
         store.record_poll("j" * 80, "generating", 0.5, attempt, "SUBMITTED")
     cause = json.dumps({"errorType": "VolcTaskFailedError" * 50, "errorMessage": "/tmp/x " * 100_000})
     assert store.finish("j" * 80, "FAILED", error=describe_failure("VolcTaskFailedError", cause))

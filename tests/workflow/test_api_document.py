@@ -25,6 +25,7 @@ def test_it_describes_every_route_with_sigv4() -> None:
         ("GET", "/jobs/{job_id}"),
         ("DELETE", "/jobs/{job_id}"),
         ("POST", "/uploads"),
+        ("GET", "/queue"),
         ("POST", "/batches"),
         ("GET", "/batches/{batch_id}"),
     }

@@ -15,6 +15,7 @@ from lipsync_core.jobs import clients
 from lipsync_core.jobs.access.presigning import EXPIRY_MARGIN_SECONDS, ROLE_CHAINING_MAX_SECONDS
 from lipsync_core.jobs.access.result_urls import UrlPolicy, check_url
 from lipsync_core.jobs.domain.errors import ResultDownloadError, ResultUrlRejectedError
+from lipsync_core.jobs.domain.models import JobRequest
 from lipsync_core.volc import VolcClient
 from lipsync_core.volc.models import TaskResult
 from tests.workflow.conftest import Pipeline
@@ -22,6 +23,13 @@ from tests.workflow.conftest import Pipeline
 
 def invoke(name: str, event: dict[str, Any]) -> Any:
     return load_handler(name)(event, LambdaContext(function_name=name))
+
+
+def submit(job_id: str, request: dict[str, Any]) -> Any:
+    """Submit a job recorded as the line's first step records one started directly (its request
+    validated under the local URL policy), as if it had just been admitted."""
+    clients.job_store().create(job_id, JobRequest.under_policy(request, allow_http=True))
+    return invoke("submit", {"job_id": job_id})
 
 
 def finish_task(pipeline: Pipeline, task_id: str) -> None:
@@ -36,13 +44,10 @@ def test_submit_presigns_s3_inputs_and_is_idempotent(pipeline: Pipeline) -> None
         Key="inputs/face one.mp4",
         Body=(pipeline.media.root / "face.mp4").read_bytes(),
     )
-    event = {
-        "job_id": "job-s3",
-        "request": {
-            "mode": "lite",
-            "video": f"s3://{pipeline.bucket}/inputs/face one.mp4",
-            "audio": pipeline.media.url("voice.wav"),
-        },
+    request = {
+        "mode": "lite",
+        "video": f"s3://{pipeline.bucket}/inputs/face one.mp4",
+        "audio": pipeline.media.url("voice.wav"),
     }
     # moto in-process has no HTTP endpoint for the emulator to fetch from: capture the URL instead.
     sent: list[str] = []
@@ -54,8 +59,8 @@ def test_submit_presigns_s3_inputs_and_is_idempotent(pipeline: Pipeline) -> None
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(VolcClient, "submit_task", capture)
-        first = invoke("submit", event)
-        second = invoke("submit", event)
+        first = submit("job-s3", request)
+        second = invoke("submit", {"job_id": "job-s3"})
     assert first == second
     assert first["attempt"] == 1
     assert len(sent) == 1, "the second invocation found the recorded task and paid nothing"
@@ -69,23 +74,20 @@ def test_submit_presigns_s3_inputs_and_is_idempotent(pipeline: Pipeline) -> None
 
 
 def test_a_missing_s3_input_fails_before_paying(pipeline: Pipeline) -> None:
-    event = {
-        "job_id": "job-missing",
-        "request": {
-            "mode": "lite",
-            "video": f"s3://{pipeline.bucket}/inputs/none.mp4",
-            "audio": pipeline.media.url("voice.wav"),
-        },
+    request = {
+        "mode": "lite",
+        "video": f"s3://{pipeline.bucket}/inputs/none.mp4",
+        "audio": pipeline.media.url("voice.wav"),
     }
     with pytest.raises(Exception, match="cannot be read") as caught:
-        invoke("submit", event)
+        submit("job-missing", request)
     assert type(caught.value).__name__ == "InputNotFoundError"
     assert pipeline.emulator.admin.submissions()["total"] == 0
     assert clients.job_store().get("job-missing").claims == {}, "the claim was released: a retry may pay"
 
 
 def test_poll_records_status_progress_and_the_next_wait(pipeline: Pipeline) -> None:
-    cursor = invoke("submit", {"job_id": "job-poll", "request": pipeline.request()})
+    cursor = submit("job-poll", pipeline.request())
     pipeline.emulator.admin.advance_clock(40)  # into generating
     polled = invoke("poll", {"job_id": "job-poll", "cursor": cursor})
     assert polled["status"] == "generating"
@@ -97,7 +99,7 @@ def test_poll_records_status_progress_and_the_next_wait(pipeline: Pipeline) -> N
 
 
 def test_copy_result_refreshes_an_expired_url(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
-    cursor = invoke("submit", {"job_id": "job-refresh", "request": pipeline.request()})
+    cursor = submit("job-refresh", pipeline.request())
     finish_task(pipeline, cursor["task_id"])
     cursor = {**cursor, "status": "done"}
     original = VolcClient.get_result
@@ -118,7 +120,7 @@ def test_copy_result_refreshes_an_expired_url(pipeline: Pipeline, monkeypatch: p
 
 
 def test_an_interrupted_download_leaves_nothing_behind(pipeline: Pipeline) -> None:
-    cursor = invoke("submit", {"job_id": "job-cut", "request": pipeline.request()})
+    cursor = submit("job-cut", pipeline.request())
     finish_task(pipeline, cursor["task_id"])
     pipeline.emulator.admin.add_faults({"fault": "truncate", "count": 1})
     with pytest.raises(ResultDownloadError, match=r"broke off|cut short"):
@@ -129,7 +131,7 @@ def test_an_interrupted_download_leaves_nothing_behind(pipeline: Pipeline) -> No
 
 
 def test_record_failure_marks_the_job_once(pipeline: Pipeline) -> None:
-    invoke("submit", {"job_id": "job-fail", "request": pipeline.request()})
+    submit("job-fail", pipeline.request())
     event = {"job_id": "job-fail", "error": {"Error": "States.Timeout", "Cause": "too slow"}}
     detail = invoke("record_failure", event)
     assert detail["error"] == {"name": "States.Timeout", "message": "too slow", "retryable": False}
@@ -194,7 +196,7 @@ def test_a_job_cancelled_while_its_task_is_submitted_stays_cancelled(
 
     monkeypatch.setattr(VolcClient, "submit_task", submit_then_cancel)
     with pytest.raises(Exception, match="cancelled while its task was submitted") as caught:
-        invoke("submit", {"job_id": "job-race", "request": pipeline.request()})
+        submit("job-race", pipeline.request())
     assert type(caught.value).__name__ == "JobAlreadyFinishedError"
     record = clients.job_store().get("job-race")
     assert record.status == "CANCELLED"
@@ -210,6 +212,6 @@ def test_an_output_outside_the_stacks_prefix_is_refused_before_paying(
     pipeline: Pipeline, output: dict[str, str]
 ) -> None:
     with pytest.raises(Exception, match="output must be in") as caught:
-        invoke("submit", {"job_id": "job-out", "request": pipeline.request(output=output)})
+        submit("job-out", pipeline.request(output=output))
     assert type(caught.value).__name__ == "OutputNotAllowedError"
     assert pipeline.emulator.admin.submissions()["total"] == 0

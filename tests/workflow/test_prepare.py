@@ -5,7 +5,6 @@ dislikes converted, checked by probing the converted files."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,7 @@ from tests.workflow.conftest import Pipeline
 
 def prepare(pipeline: Pipeline, job_id: str, request: dict[str, Any]) -> dict[str, Any]:
     """Record the job as intake would, then run the prepare handler on it."""
-    clients.job_store().create(
-        job_id, JobRequest.under_policy(request, allow_http=True), deadline_epoch=int(time.time()) + 3600
-    )
+    clients.job_store().create(job_id, JobRequest.under_policy(request, allow_http=True))
     answer: dict[str, Any] = load_handler("prepare")(
         {"job_id": job_id}, LambdaContext(function_name="prepare")
     )

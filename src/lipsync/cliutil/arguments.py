@@ -58,6 +58,12 @@ def add_job_request_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("audio", help="the voice track: a file, an s3:// URI or an https URL")
     parser.add_argument("--mode", choices=["lite", "basic"], default="lite", help="the service mode")
     parser.add_argument(
+        "--priority",
+        choices=["high", "normal", "low"],
+        default="normal",
+        help="its place in the line for the service's capacity: higher first, then first come",
+    )
+    parser.add_argument(
         "--option",
         action="append",
         default=[],

@@ -20,14 +20,27 @@ def is_loopback(url: str) -> bool:
     return (urlsplit(url).hostname or "") in {"127.0.0.1", "localhost", "::1"}
 
 
-def start(client: LipSync, inputs: Inputs, *, mode: str, options: dict[str, Any], key: str | None) -> Any:
+def start(
+    client: LipSync,
+    inputs: Inputs,
+    *,
+    mode: str,
+    options: dict[str, Any],
+    key: str | None,
+    priority: str = "normal",
+) -> Any:
     """Upload the local files (presigned PUTs), then start the job."""
     refs: dict[str, Any] = {"video": inputs.video, "audio": inputs.audio}
     local = inputs.local()
     if local:
         refs.update(client.upload(**local))
     return client.submit(
-        mode=mode, video=str(refs["video"]), audio=str(refs["audio"]), options=options, idempotency_key=key
+        mode=mode,
+        video=str(refs["video"]),
+        audio=str(refs["audio"]),
+        options=options,
+        priority=priority,
+        idempotency_key=key,
     )
 
 

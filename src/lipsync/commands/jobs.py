@@ -1,4 +1,4 @@
-"""``lipsync submit / status / cancel / logs / wait / list``: the jobs API through ``lipsync_client``,
+"""``lipsync submit / status / cancel / logs / wait / queue / list``: the jobs API through ``lipsync_client``,
 against a deployed stack or ``lipsync up``."""
 
 from __future__ import annotations
@@ -56,6 +56,11 @@ def register(subcommands: Subcommands) -> None:
     )
     add_target_arguments(waiting)
 
+    line = add_command(
+        subcommands, "queue", "show the line for the service's capacity: waiting, running, drain", queue
+    )
+    add_target_arguments(line)
+
     listing = add_command(subcommands, "list", "list jobs, newest first", list_jobs)
     listing.add_argument("--status", choices=STATUSES, help="only jobs in this status")
     listing.add_argument("--limit", type=int, default=20, help="jobs per page (1-100)")
@@ -70,6 +75,11 @@ def summary(job: dict[str, Any]) -> str:
     progress = f" {job['progress']:.0f}%" if job.get("progress") is not None else ""
     line = f"{job.get('job_id')}  {status}{service}{progress}  {job.get('mode', '')}"
     line += f"  {job.get('created_at', '')}"
+    if job.get("line"):
+        place = job["line"]
+        start = place.get("estimated_start_in_seconds")
+        line += f"\n  in line: {place['position']} ({place['ahead']} ahead, {place['priority']} priority)"
+        line += f", starts in about {_duration(start)}" if start is not None else ""
     if job.get("error"):
         error = job["error"]
         code = f" (code {error['code']})" if error.get("code") else ""
@@ -79,11 +89,43 @@ def summary(job: dict[str, Any]) -> str:
     return line
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def line_summary(mode: dict[str, Any]) -> str:
+    """One line per mode of ``GET /queue``, for people."""
+    by_priority = ", ".join(f"{p['priority']} {p['waiting']}" for p in mode["priorities"] if p["waiting"])
+    slots = f"{mode['running']} of {mode['slots']} slots" if mode["slots"] else f"{mode['running']} tasks"
+    text = f"{mode['mode']}: {mode['waiting']} waiting" + (f" ({by_priority})" if by_priority else "")
+    text += f", {slots} running"
+    if mode.get("oldest_wait_seconds") is not None:
+        text += f", oldest waiting {_duration(mode['oldest_wait_seconds'])}"
+    if mode["waiting"] and mode.get("estimated_drain_seconds") is not None:
+        text += f", drains in about {_duration(mode['estimated_drain_seconds'])}"
+    return text
+
+
+def queue(args: argparse.Namespace, out: Output) -> int:
+    client = client_for(args)
+    assert client is not None
+    line = client.queue()
+    waiting = sum(mode["waiting"] for mode in line["modes"])
+    out.result(line, human="\n".join(line_summary(mode) for mode in line["modes"]), quiet=str(waiting))
+    return codes.OK
+
+
 def submit(args: argparse.Namespace, out: Output) -> int:
     client = client_for(args)
     assert client is not None
     inputs, options = prepare(args, allow_http=is_loopback(client.endpoint))
-    answer = start(client, inputs, mode=args.mode, options=options, key=args.idempotency_key)
+    answer = start(
+        client, inputs, mode=args.mode, options=options, key=args.idempotency_key, priority=args.priority
+    )
     human = f"job {answer['job_id']} {'started' if answer.get('created', True) else 'already exists'}"
     out.result(answer, human=human, quiet=answer["job_id"])
     return codes.OK

@@ -93,13 +93,14 @@ def _job(
     *,
     inputs: Inputs,
     mode: str,
+    priority: str,
     options: dict[str, Any],
     target: Path,
     out: Output,
     interval: tuple[float, float],
     runtime: Any = None,
 ) -> int:
-    started = start(client, inputs, mode=mode, options=options, key=None)
+    started = start(client, inputs, mode=mode, options=options, key=None, priority=priority)
     job_id = started["job_id"]
     names = " + ".join(ref.name if isinstance(ref, Path) else ref for ref in (inputs.video, inputs.audio))
     out.say(f"job [bold]{job_id}[/] started: {mode}, {names}")
@@ -126,7 +127,9 @@ def run_with(args: argparse.Namespace, out: Output, *, video: str, audio: str) -
     args.video, args.audio = video, audio
     inputs, options = prepare(args, allow_http=client is None or is_loopback(client.endpoint))
     target = resolve_out(args.out, f"{_stem(inputs.video)}.lipsync.mp4")
-    job = partial(_job, inputs=inputs, mode=args.mode, options=options, target=target, out=out)
+    job = partial(
+        _job, inputs=inputs, mode=args.mode, priority=args.priority, options=options, target=target, out=out
+    )
     with ctrl_c_once():
         if client is not None:
             return job(client, interval=FOLLOW_SECONDS)
@@ -151,7 +154,7 @@ def demo(args: argparse.Namespace, out: Output) -> int:
         out.say("making sample media: a 2 s talking head and a 5 s voice")
         video = make_talking_head(media / "talking-head.mp4", seconds=2.0)
         audio = make_voice(media / "voice.wav", seconds=5.0)
-        args.mode, args.option = "lite", ["align_audio_reverse=true"]
+        args.mode, args.priority, args.option = "lite", "normal", ["align_audio_reverse=true"]
         args.out = args.out or "out/demo-lipsync.mp4"
         code = run_with(args, out, video=str(video), audio=str(audio))
     out.say(

@@ -29,3 +29,9 @@ class EmulatorClock:
         with self._lock:
             self._offset += seconds
         return self.now()
+
+    def real(self, emulated: float) -> float:
+        """The wall-clock epoch seconds at which the clock read ``emulated`` (if it was not advanced
+        since)."""
+        with self._lock:
+            return self._origin_wall + (emulated - self._origin_wall - self._offset) / self.speed

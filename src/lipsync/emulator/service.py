@@ -330,6 +330,17 @@ class LipSyncService:
             "items": items,
         }
 
+    def busy_intervals(self) -> list[tuple[float, float]]:
+        """When each task was unfinished at the service, in wall-clock epoch seconds: from its submission
+        to the end of its schedule (its render, which runs meanwhile, aside)."""
+        with self._lock:
+            tasks = list(self._tasks.values())
+        queue = self.config.queue_seconds
+        return sorted(
+            (self.clock.real(t.created_at), self.clock.real(t.created_at + queue + t.generating_seconds))
+            for t in tasks
+        )
+
     def describe(self, task: Task) -> dict[str, Any]:
         status, progress = self.status_of(task)
         return {

@@ -4,9 +4,11 @@ moto's Lambda seam (Step Functions' tasks), the trigger dispatcher and the local
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +90,18 @@ class LocalFunction:
         )
 
 
+@dataclass(frozen=True)
+class Invocations:
+    """What the functions were asked to do: invocations and billed GB-seconds (each invocation's
+    duration, rounded up to the millisecond as Lambda bills it, times its function's memory)."""
+
+    count: Counter[str] = field(default_factory=Counter)  # function name -> invocations
+    gb_seconds: float = 0.0
+
+    def minus(self, earlier: Invocations) -> Invocations:
+        return Invocations(self.count - earlier.count, self.gb_seconds - earlier.gb_seconds)
+
+
 @dataclass
 class FunctionRegistry:
     """Function name -> its execution environments, and every invocation for inspection."""
@@ -95,6 +109,7 @@ class FunctionRegistry:
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     invocations: list[tuple[str, bool]] = field(default_factory=list)  # (function name, succeeded)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _gb_seconds: float = 0.0
 
     def register(
         self,
@@ -118,17 +133,24 @@ class FunctionRegistry:
     def call(self, name: str, event: Any) -> Any:
         """Invoke ``name`` as an event source would (the trigger dispatcher, the API server)."""
         function = self.functions[name]
+        started = time.monotonic()
         try:
             result = function(event, function.context())
         except Exception:
-            self._record(name, False)
+            self._record(name, False, started)
             raise
-        self._record(name, True)
+        self._record(name, True, started)
         return result
 
-    def _record(self, name: str, succeeded: bool) -> None:
+    def _record(self, name: str, succeeded: bool, started: float) -> None:
+        billed = math.ceil((time.monotonic() - started) * 1000) / 1000 * self.functions[name].memory / 1024
         with self.lock:
             self.invocations.append((name, succeeded))
+            self._gb_seconds += billed
+
+    def counted(self) -> Invocations:
+        with self.lock:
+            return Invocations(Counter(name for name, _ in self.invocations), self._gb_seconds)
 
     def invoke(self, function_name: str, body: Any, response_headers: Any) -> bytes:
         name = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
@@ -136,10 +158,11 @@ class FunctionRegistry:
             raise MotoSeamError(f"no local handler for Lambda function {name!r}")
         function = self.functions[name]
         event = json.loads(body) if body else {}
+        started = time.monotonic()
         try:
             result = function(event, function.context(function_name))
         except Exception as exc:  # the function error, as Lambda reports it
-            self._record(name, False)
+            self._record(name, False, started)
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(
                 {
@@ -148,5 +171,5 @@ class FunctionRegistry:
                     "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
                 }
             ).encode()
-        self._record(name, True)
+        self._record(name, True, started)
         return json.dumps(result).encode()

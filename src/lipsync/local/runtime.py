@@ -26,6 +26,7 @@ from .stack import MOTO_CONFIG, LocalStack
 from .synth import synthesized_template
 from .template import REGION
 from .triggers import TriggerDispatcher
+from .usage import INTERNAL, LocalUsage, transitions
 
 # Locally, a production wait of 15 s lasts 15 * TIME_SCALE real seconds, and the emulator runs tasks
 # EMULATOR_SPEED times faster than the service: one definition, different configuration.
@@ -180,7 +181,7 @@ class LocalRuntime:
 
     def client(self, service: str) -> Any:
         assert self.endpoints
-        return boto3.client(service, endpoint_url=self.endpoints.aws, region_name=REGION)
+        return boto3.client(service, endpoint_url=self.endpoints.aws, region_name=REGION, config=INTERNAL)
 
     def wait_for_event(
         self, matches: Callable[[dict[str, Any]], bool], timeout: float = 120.0
@@ -199,6 +200,28 @@ class LocalRuntime:
     def wait_for_terminal_event(self, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
         return self.wait_for_event(
             lambda e: e["detail"].get("job_id") == job_id and e["detail-type"] in TERMINAL_TYPES, timeout
+        )
+
+    def usage(self) -> LocalUsage:
+        """What the stack has asked of AWS so far (``usage``): requests and DynamoDB units as moto
+        received them, the functions' invocations, and the transitions of every execution."""
+        assert self.stack is not None
+        assert self.endpoints is not None
+        stepfunctions = self.client("stepfunctions")
+        arns = [
+            execution["executionArn"]
+            for page in stepfunctions.get_paginator("list_executions").paginate(
+                stateMachineArn=self.endpoints.state_machine_arn
+            )
+            for execution in page["executions"]
+        ]
+        histories = [self.stack.history(arn) for arn in arns]
+        return LocalUsage(
+            self.stack.usage.counted(),
+            self.stack.registry.counted(),
+            transitions=sum(transitions(history) for history in histories),
+            executions=len(arns),
+            history_events=sum(len(history) for history in histories),
         )
 
     def events(self) -> list[dict[str, Any]]:

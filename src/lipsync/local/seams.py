@@ -12,8 +12,8 @@
    (answer included) run one at a time (``DYNAMODB_OPERATIONS``).
 5. Step Functions: ``StopExecution`` stops the execution whenever it comes, as on AWS: right after
    ``StartExecution`` (moto's worker makes its environment in its own thread and would fail the stop
-   until then: ``EXECUTION_STOP``), and during a Wait (moto wakes only the waits already waiting:
-   ``STOP_SIGNAL``).
+   until then: ``EXECUTION_STOP``), during a Wait (moto wakes only the waits already waiting:
+   ``STOP_SIGNAL``), and while a task waits for its token (``STOP_SIGNAL`` wakes its callback).
 """
 
 from __future__ import annotations
@@ -123,6 +123,10 @@ def _signal_stops(set_stop: Callable[..., None]) -> Callable[..., None]:
     def set_stop_and_signal(env: Any, stop_date: Any, cause: Any, error: Any) -> None:
         set_stop(env, stop_date, cause, error)
         stop_signal(env).set()
+        # A task paused on its token (the line's WaitForAdmission) waits on its callback endpoint for
+        # as long as its TimeoutSeconds, which a stop does not shorten in moto: wake it, as AWS ends it.
+        for endpoint in list(env.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()
 
     return set_stop_and_signal
 
@@ -131,10 +135,18 @@ STOP_SIGNAL = Patch(
     "moto.stepfunctions.parser.asl.eval.environment:Environment",
     "set_stop",
     _signal_stops,
-    why="a Wait ends when its execution is stopped, whenever the stop comes",
+    why="a Wait, or a task paused on its token, ends when its execution is stopped, whenever the stop comes",
     expects=(
         parameters("self", "stop_date", "cause", "error"),
         source_contains("self.program_state_event.set()", "self.program_state_event.clear()"),
+        source_contains(
+            "self._pool = OrderedDict()",
+            where="moto.stepfunctions.parser.asl.eval.callback.callback:CallbackPoolManager",
+        ),
+        source_contains(
+            "self._notify_event.set()",
+            where="moto.stepfunctions.parser.asl.eval.callback.callback:CallbackEndpoint.interrupt_all",
+        ),
     ),
 )
 

@@ -38,6 +38,7 @@ from .moto_patches import MotoPatches
 from .seams import Seams
 from .synth import sources
 from .template import REGION, TABLE, Template
+from .usage import INTERNAL, UsageMeter
 
 ROOT = sources.ROOT  # the repository; once installed, the lipsync_infra package (which ships functions/)
 logger = logging.getLogger(__name__)
@@ -115,7 +116,11 @@ class LocalStack:
             self.registry, time_scale=time_scale, on_wait=on_wait, on_terminated=self._announce_end
         )
         acting = [CREDENTIALS_PER_CONTEXT] if gate is not None else []
-        self.patches = MotoPatches([*self.seams.patches(), *moto_caches.caches(), *acting])
+        # The meter first: its DynamoDB count reads items inside the seams' DynamoDB lock.
+        self.usage = UsageMeter()
+        self.patches = MotoPatches(
+            [*self.usage.patches(), *self.seams.patches(), *moto_caches.caches(), *acting]
+        )
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         # Flow control follows the emulator's limits here (none unless given), not the template's.
@@ -139,7 +144,7 @@ class LocalStack:
     def _provision(self) -> Endpoints:
         self.patches.install()
         template = self.template
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = boto3.client("s3", region_name=REGION, config=INTERNAL)
         for lid in template.of_type("AWS::S3::Bucket"):
             name = template.physical[lid].name
             s3.create_bucket(Bucket=name)
@@ -166,7 +171,7 @@ class LocalStack:
         bus = ""
         for lid in template.of_type("AWS::Events::EventBus"):
             bus = template.physical[lid].name
-            boto3.client("events", region_name=REGION).create_event_bus(Name=bus)
+            boto3.client("events", region_name=REGION, config=INTERNAL).create_event_bus(Name=bus)
         queue_url = self._capture_events(bus)
         sessions = self._enforce_iam()
         self._register_functions(sessions)
@@ -202,7 +207,7 @@ class LocalStack:
         """Executions run in moto's threads: end them before moto goes away."""
         if self.endpoints is None:
             return
-        client = boto3.client("stepfunctions", region_name=REGION)
+        client = boto3.client("stepfunctions", region_name=REGION, config=INTERNAL)
         running = client.list_executions(
             stateMachineArn=self.endpoints.state_machine_arn, statusFilter="RUNNING"
         )["executions"]
@@ -227,7 +232,7 @@ class LocalStack:
         raise LookupError("the template has no media bucket")
 
     def _create_table(self, logical_id: str) -> None:
-        boto3.client("dynamodb", region_name=REGION).create_table(
+        boto3.client("dynamodb", region_name=REGION, config=INTERNAL).create_table(
             TableName=self.template.physical[logical_id].name, **self.template.table_definition(logical_id)
         )
 
@@ -250,7 +255,7 @@ class LocalStack:
             if self._holds_volc_keys(logical_id)
             else base64.b64encode(os.urandom(24)).decode()
         )
-        arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        arn = boto3.client("secretsmanager", region_name=REGION, config=INTERNAL).create_secret(
             Name=props.get("Name", logical_id), SecretString=text
         )["ARN"]
         # moto picks the ARN's suffix: every later Ref to the secret must resolve to it.
@@ -260,12 +265,12 @@ class LocalStack:
 
     def _capture_events(self, bus: str) -> str:
         """Every event on the bus also lands in an SQS queue, so callers can read what was announced."""
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION, config=INTERNAL)
         queue_url = sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        events = boto3.client("events", region_name=REGION)
+        events = boto3.client("events", region_name=REGION, config=INTERNAL)
         events.put_rule(
             Name="lipsync-local-capture",
             EventBusName=bus,
@@ -346,7 +351,7 @@ class LocalStack:
         for key, value in self.template.resolve(props.get("DefinitionSubstitutions", {})).items():
             definition = definition.replace("${" + key + "}", str(value))
         role = self.template.resolve(props["RoleArn"])
-        answer = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        answer = boto3.client("stepfunctions", region_name=REGION, config=INTERNAL).create_state_machine(
             name=self.template.physical[logical_id].arn.rsplit(":", 1)[-1],
             definition=definition,
             roleArn=role,
@@ -358,7 +363,7 @@ class LocalStack:
         """One client per service (clients are thread-safe; making one costs milliseconds)."""
         with self._clients_lock:  # boto3's default session is not thread-safe while it makes clients
             if service not in self._clients:
-                self._clients[service] = boto3.client(service, region_name=REGION)
+                self._clients[service] = boto3.client(service, region_name=REGION, config=INTERNAL)
             return self._clients[service]
 
     # -- running jobs ----------------------------------------------------------------------------

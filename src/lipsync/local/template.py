@@ -101,8 +101,8 @@ class Template:
         return table
 
     def table_definition(self, logical_id: str) -> dict[str, Any]:
-        """DynamoDB's ``CreateTable`` arguments for the table (all but its name): its keys, attributes
-        and global secondary indexes, billed per request."""
+        """DynamoDB's ``CreateTable`` arguments for the table (all but its name): its keys, attributes,
+        global secondary indexes and stream, billed per request."""
         props = self.resources[logical_id]["Properties"]
         indexes = [
             {
@@ -112,11 +112,13 @@ class Template:
             }
             for gsi in props.get("GlobalSecondaryIndexes", [])
         ]
+        stream = props.get("StreamSpecification")
         return {
             "KeySchema": props["KeySchema"],
             "AttributeDefinitions": props["AttributeDefinitions"],
             "BillingMode": "PAY_PER_REQUEST",
             **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+            **({"StreamSpecification": {"StreamEnabled": True, **stream}} if stream else {}),
         }
 
     def resolve(self, value: Any) -> Any:

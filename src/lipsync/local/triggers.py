@@ -7,7 +7,8 @@ dispatcher thread per queue hands each message to the function the template name
 AWS gives it. A message whose handler fails is retried, as Lambda retries an asynchronous invocation
 (three tries in all), then goes where the function's on-failure destination says (an
 ``AWS::Lambda::EventInvokeConfig`` in the template: the failed-deliveries queue), as Lambda's
-invocation record; without one it is dropped with an error logged.
+invocation record; without one it is dropped with an error logged. Schedules
+run on a timer (scaled like the Wait states), and DynamoDB streams are read by ``streams``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import boto3
 
 from .aws_events import failure_record, s3_object_created, scheduled_event
 from .lambda_functions import FunctionRegistry
+from .streams import StreamPoller, stream_mappings
 from .template import ACCOUNT_ID, REGION, Template
+from .usage import INTERNAL
 
 logger = logging.getLogger(__name__)
 MAX_RECEIVES = 3
@@ -78,11 +81,12 @@ class TriggerDispatcher:
         self.schedules: list[tuple[str, float]] = []  # (function, period in seconds on AWS)
         self.delivered: list[tuple[str, bool]] = []  # (function, succeeded), for inspection
         self.on_failure: dict[str, str] = {}  # function -> the queue its failed invocations go to
+        self.streams: list[StreamPoller] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def _queue(self, name: str) -> tuple[str, str]:
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION, config=INTERNAL)
         url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return str(url), str(arn)
@@ -92,7 +96,7 @@ class TriggerDispatcher:
 
     def mirror(self) -> None:
         """Create the mirrors of every rule and bucket notification that targets one of our functions."""
-        events = boto3.client("events", region_name=REGION)
+        events = boto3.client("events", region_name=REGION, config=INTERNAL)
         for lid in self.template.of_type("AWS::Events::Rule"):
             props = self.template.resources[lid]["Properties"]
             functions = [self._function_name(t["Arn"]) for t in props.get("Targets", [])]
@@ -110,7 +114,7 @@ class TriggerDispatcher:
             events.put_rule(Name=name, EventBusName=bus, EventPattern=pattern)
             events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "mirror", "Arn": arn}])
             self.routes += [Route(url, f, _eventbridge_translate) for f in functions]
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION, config=INTERNAL)
         for lid in self.template.of_type("AWS::Lambda::EventInvokeConfig"):
             props = self.template.resources[lid]["Properties"]
             destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
@@ -118,7 +122,7 @@ class TriggerDispatcher:
                 queue = str(self.template.resolve(destination)).rsplit(":", 1)[-1]
                 function = str(self.template.resolve(props["FunctionName"]))
                 self.on_failure[function] = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = boto3.client("s3", region_name=REGION, config=INTERNAL)
         for lid in self.template.of_type("Custom::S3BucketNotifications"):
             props = self.template.resources[lid]["Properties"]
             bucket = self.template.resolve(props["BucketName"])
@@ -139,8 +143,18 @@ class TriggerDispatcher:
             s3.put_bucket_notification_configuration(
                 Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queues}
             )
+        self.streams = [
+            StreamPoller(mapping, self.registry, self._stop)
+            for mapping in stream_mappings(self.template, self.registry)
+        ]
 
     def start(self) -> None:
+        for poller in self.streams:
+            thread = threading.Thread(
+                target=poller.run, name=f"stream-{poller.mapping.function}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
         for route in self.routes:
             thread = threading.Thread(
                 target=self._drain, args=(route,), name=f"dispatch-{route.function}", daemon=True
@@ -172,7 +186,7 @@ class TriggerDispatcher:
             thread.join(timeout=10)
 
     def _drain(self, route: Route) -> None:
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION, config=INTERNAL)
         pause = IDLE_POLL_MIN_SECONDS
         while not self._stop.is_set():
             try:

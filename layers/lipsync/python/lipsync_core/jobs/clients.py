@@ -4,7 +4,7 @@ which runs the whole stack on one machine.)"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import boto3
@@ -13,10 +13,13 @@ from botocore.config import Config
 from lipsync_core.credentials import load_credentials
 from lipsync_core.jobs.access.flow_control import FlowControl
 from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.access.line import Line
+from lipsync_core.jobs.domain.errors import JobNotFoundError
 from lipsync_core.jobs.domain.metrics import MetricsSink
 from lipsync_core.jobs.domain.settings import Settings
 from lipsync_core.jobs.entry.context import EntryContext
 from lipsync_core.jobs.steps.context import StepContext
+from lipsync_core.jobs.steps.dispatch import Dispatcher
 from lipsync_core.jobs.steps.reconcile import Reconciler
 from lipsync_core.volc import VolcClient
 from lipsync_core.volc.signer import Credentials
@@ -70,6 +73,24 @@ def entry_context() -> EntryContext:
         events_client=events_client(),
         flow=flow_control(),
         volc=volc_client,
+    )
+
+
+def _job_ended(store: JobStore, job_id: str) -> bool:
+    try:
+        return store.get(job_id).terminal
+    except JobNotFoundError:
+        return True
+
+
+def dispatcher(metrics: MetricsSink) -> Dispatcher:
+    store = job_store()
+    return Dispatcher(
+        line=Line(store.table),
+        flow=flow_control(),
+        stepfunctions=stepfunctions_client(),
+        ended=partial(_job_ended, store),
+        metrics=metrics,
     )
 
 

@@ -9,12 +9,18 @@ decided in one place, a DynamoDB table, with single conditional writes:
   and moves ``tat`` on by ``1 / rate``, so admitted requests are spaced evenly and never exceed the
   rate in any window. A slot at most ``horizon`` seconds ahead is taken (the caller sleeps until
   it); beyond that the caller is told how long to wait and takes nothing.
-- **Unfinished tasks**: a counting semaphore per ``req_key`` whose holders are recorded by job id
-  in the same item, so acquiring is idempotent per job and a slot is released exactly once.
+- **Unfinished tasks**: a counting semaphore per ``req_key`` whose holders are recorded by id (the
+  job's, or issue 20's segment's) in the same item, so taking a slot is exactly once per holder and a
+  slot is released exactly once.
+- **Task times**: a moving estimate per mode of how long tasks take, which first polls aim at.
+
+Jobs without capacity wait in the line (``access.line``), which the dispatcher (``steps.dispatch``)
+admits from when this table's stream says a slot came back.
 """
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +30,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lipsync_core.jobs.domain.flow_limits import FlowLimits
+from lipsync_core.jobs.domain.task_times import TaskTimes
 from lipsync_core.volc.models import Mode
 
 from .dynamo import conditional_failed
@@ -31,12 +38,21 @@ from .dynamo import conditional_failed
 # Requests are admitted at this share of the configured rate: the service measures arrival times,
 # which network jitter moves, so we keep a small margin below its limit.
 RATE_MARGIN = 0.9
-# The longest a Lambda sleeps for a rate slot; longer waits go back to the state machine's Wait.
+# The longest a Lambda sleeps for a rate slot: the dispatcher admits a job only this close to its slot.
 DEFAULT_HORIZON = 2.0
+# What the last write to a semaphore item did (``last_change``): the dispatcher's trigger is a release.
+ACQUIRED, RELEASED = "acquire", "release"
+WAKE_PREFIX = "wake#"  # items whose every write asks for a dispatcher run
+
+
+class Slot(enum.Enum):
+    TAKEN = "taken"  # by this call
+    HELD = "held"  # the holder had one already
+    FULL = "full"
 
 
 @dataclass(frozen=True)
-class Admission:
+class RateSlot:
     """The outcome of asking for a rate slot: admitted at ``slot`` (after ``sleep`` seconds), or wait
     ``retry_after`` seconds and ask again."""
 
@@ -73,11 +89,11 @@ class FlowControl:
     def rate_key(action: str, req_key: str) -> str:
         return f"rate#{action}#{req_key}"
 
-    def admit(self, action: str, mode: Mode) -> Admission:
+    def admit(self, action: str, mode: Mode) -> RateSlot:
         """A slot for one ``action`` request, at most ``horizon`` seconds ahead, or how long to wait."""
         rate = self.limits.for_mode(mode.value).rate(action) * RATE_MARGIN
         if rate <= 0 or self.table is None:
-            return Admission(True)
+            return RateSlot(True)
         interval = Decimal(str(round(1 / rate, 6)))
         key = self.rate_key(action, mode.req_key)
         now = Decimal(str(round(self.clock(), 6)))
@@ -94,7 +110,7 @@ class FlowControl:
                 ReturnValues="UPDATED_NEW",
             )
             slot = answer["Attributes"]["tat"] - interval
-            return Admission(True, sleep=float(max(Decimal(0), slot - now)), slot=float(slot))
+            return RateSlot(True, sleep=float(max(Decimal(0), slot - now)), slot=float(slot))
         except ClientError as error:
             if not conditional_failed(error):
                 raise
@@ -105,14 +121,14 @@ class FlowControl:
                 ConditionExpression="attribute_not_exists(tat) OR tat < :now",
                 ExpressionAttributeValues={":next": now + interval, ":now": now},
             )
-            return Admission(True, slot=float(now))
+            return RateSlot(True, slot=float(now))
         except ClientError as error:
             if not conditional_failed(error):
                 raise
         # Too far ahead (or another caller moved it between our two writes): wait, take nothing.
         item = self.table.get_item(Key={"key": key}, ConsistentRead=True).get("Item") or {}
         backlog = float(item.get("tat", now) - now) - self.horizon
-        return Admission(False, retry_after=max(float(interval), backlog))
+        return RateSlot(False, retry_after=max(float(interval), backlog))
 
     def wait_for(self, action: str, mode: Mode, sleep: Callable[[float], None] = time.sleep) -> None:
         """Block until a rate slot for ``action`` is ours (for a step that cannot hand the wait back to
@@ -121,68 +137,96 @@ class FlowControl:
             sleep(admission.retry_after)
         sleep(admission.sleep)
 
+    def rate_wait(self, action: str, mode: Mode) -> float:
+        """Seconds until a rate slot for ``action`` is within the horizon (0: one can be taken now), read
+        without taking anything: a caller that would only be told to wait writes nothing."""
+        rate = self.limits.for_mode(mode.value).rate(action)
+        if rate <= 0 or self.table is None:
+            return 0.0
+        item = self.table.get_item(Key={"key": self.rate_key(action, mode.req_key)}).get("Item") or {}
+        return max(0.0, float(item.get("tat", 0)) - self.clock() - self.horizon)
+
     # -- unfinished tasks -------------------------------------------------------------------------
 
     @staticmethod
     def slots_key(req_key: str) -> str:
         return f"slots#{req_key}"
 
-    def acquire_slot(self, job_id: str, mode: Mode, ticket: int | None = None) -> bool:
-        """Hold one unfinished-task slot for ``job_id`` (idempotent: True if it already holds one).
-        A job that waited in line (``ticket``) moves the line on when it gets its slot."""
-        limit = self.limits.for_mode(mode.value).max_unfinished
-        if limit <= 0 or self.table is None:
-            return True
+    def limit(self, mode: Mode) -> int:
+        """Unfinished tasks allowed at once for ``mode`` (0: unlimited)."""
+        return self.limits.for_mode(mode.value).max_unfinished if self.table is not None else 0
+
+    def take_slot(self, holder: str, mode: Mode) -> Slot:
+        """One unfinished-task slot for ``holder``, only if it holds none: ``TAKEN`` by this call,
+        already ``HELD`` (by an admission in flight, or a task), or ``FULL``."""
+        limit = self.limit(mode)
+        if limit <= 0:
+            return Slot.TAKEN
         key = self.slots_key(mode.req_key)
         for _ in range(3):
             try:
                 self.table.update_item(
                     Key={"key": key},
-                    UpdateExpression="SET holders.#job = :at ADD held :one"
-                    + (", served :one" if ticket is not None else ""),
-                    ConditionExpression="held < :limit AND attribute_not_exists(holders.#job)",
-                    ExpressionAttributeNames={"#job": job_id},
-                    ExpressionAttributeValues={":at": self._stamp(), ":one": 1, ":limit": limit},
+                    UpdateExpression="SET holders.#holder = :at, last_change = :acquire ADD held :one",
+                    ConditionExpression="held < :limit AND attribute_not_exists(holders.#holder)",
+                    ExpressionAttributeNames={"#holder": holder},
+                    ExpressionAttributeValues={
+                        ":at": self._stamp(),
+                        ":one": 1,
+                        ":limit": limit,
+                        ":acquire": ACQUIRED,
+                    },
                 )
-                return True
+                return Slot.TAKEN
             except ClientError as error:
                 code = error.response.get("Error", {}).get("Code")
                 if code not in ("ConditionalCheckFailedException", "ValidationException"):
                     raise
             item = self.table.get_item(Key={"key": key}, ConsistentRead=True).get("Item")
-            if item is not None and "holders" in item:
-                return job_id in item["holders"]  # full, or already ours
-            self._create_slots_item(key)  # first use of this req_key
-        return False
+            if item is None or "holders" not in item:
+                self._create_slots_item(key)  # first use of this req_key
+            elif holder in item["holders"]:
+                return Slot.HELD
+            elif int(item["held"]) >= limit:
+                return Slot.FULL
+            # Otherwise the semaphore changed between the write and the read: ask again.
+        return Slot.FULL
+
+    def acquire_slot(self, holder: str, mode: Mode) -> bool:
+        """Hold one unfinished-task slot for ``holder`` (idempotent: True if it already holds one)."""
+        return self.take_slot(holder, mode) is not Slot.FULL
 
     def _create_slots_item(self, key: str) -> None:
-        """The semaphore's attributes, where a first use (a ticket, say) made the item without them."""
+        """The semaphore's attributes, on the first use of a ``req_key``."""
         self.table.update_item(
             Key={"key": key},
-            UpdateExpression=(
-                "SET held = if_not_exists(held, :zero), holders = if_not_exists(holders, :none), "
-                "served = if_not_exists(served, :zero)"
-            ),
+            UpdateExpression="SET held = if_not_exists(held, :zero), holders = if_not_exists(holders, :none)",
             ExpressionAttributeValues={":zero": 0, ":none": {}},
         )
 
     def _stamp(self) -> Decimal:
         return Decimal(str(round(self.clock(), 3)))
 
-    def release_slot(self, job_id: str, mode: Mode) -> bool:
-        """Give the slot back; True only for the one call that released it."""
+    def release_slot(self, holder: str, mode: Mode) -> bool:
+        """Give the slot back; True only for the one call that released it. The write says it was a
+        release (``last_change``): the table's stream hands that to the dispatcher, which admits the
+        next job in the line at once."""
         if self.table is None:
             return False
-        key = {"key": self.slots_key(mode.req_key)}
         try:
-            old = self.table.update_item(
-                Key=key,
-                UpdateExpression="REMOVE holders.#job ADD held :minus",
-                ConditionExpression="attribute_exists(holders.#job)",
-                ExpressionAttributeNames={"#job": job_id},
-                ExpressionAttributeValues={":minus": -1},
-                ReturnValues="ALL_OLD",
-            )["Attributes"]
+            self.table.update_item(
+                Key={"key": self.slots_key(mode.req_key)},
+                UpdateExpression="REMOVE holders.#holder SET last_change = :release, released_at = :at, "
+                "released = :holder ADD held :minus",
+                ConditionExpression="attribute_exists(holders.#holder)",
+                ExpressionAttributeNames={"#holder": holder},
+                ExpressionAttributeValues={
+                    ":minus": -1,
+                    ":release": RELEASED,
+                    ":at": self._stamp(),
+                    ":holder": holder,
+                },
+            )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in (
                 "ConditionalCheckFailedException",
@@ -190,51 +234,52 @@ class FlowControl:
             ):
                 return False
             raise
-        # How long tasks hold their slots, on average (an estimate: concurrent releases may each
-        # write theirs); it tells waiting jobs how fast the line moves.
-        held_for = self._stamp() - old["holders"][job_id]
-        average = old.get("avg_hold")
-        average = held_for if average is None else (average * 4 + held_for) / 5
-        self.table.update_item(
-            Key=key,
-            UpdateExpression="SET avg_hold = :average",
-            ExpressionAttributeValues={":average": round(average, 3)},
-        )
         return True
 
-    # -- the line of waiting jobs ---------------------------------------------------------------------
+    def wake(self, mode: Mode) -> None:
+        """Ask for another dispatcher run for ``mode`` (through the table's stream): a run that ends while
+        the line waits for the submit rate hands over to the next."""
+        if self.table is not None:
+            self.table.update_item(
+                Key={"key": f"{WAKE_PREFIX}{mode.req_key}"},
+                UpdateExpression="SET woken_at = :at ADD wakes :one",
+                ExpressionAttributeValues={":at": self._stamp(), ":one": 1},
+            )
 
-    def take_ticket(self, mode: Mode) -> int:
-        """A place in the line for ``mode``'s service capacity (0 without a table)."""
+    # -- how long tasks take ----------------------------------------------------------------------
+
+    @staticmethod
+    def times_key(req_key: str) -> str:
+        return f"times#{req_key}"
+
+    def task_times(self, mode: Mode) -> TaskTimes | None:
+        """The moving estimate of how long ``mode``'s tasks take (None before the first ended)."""
         if self.table is None:
-            return 0
-        answer = self.table.update_item(  # ADD makes the item (and the counter) on first use
-            Key={"key": self.slots_key(mode.req_key)},
-            UpdateExpression="ADD issued :one",
-            ExpressionAttributeValues={":one": 1},
-            ReturnValues="UPDATED_NEW",
+            return None
+        item = self.table.get_item(Key={"key": self.times_key(mode.req_key)}).get("Item")
+        if not item or "seconds" not in item:
+            return None
+        return TaskTimes(float(item["seconds"]), int(item.get("samples", 1)))
+
+    def record_task_time(self, mode: Mode, seconds: float) -> None:
+        """One more ended task in the estimate (read, then written: two tasks ending at once may keep
+        only one of their observations, which a moving estimate can afford)."""
+        if self.table is None:
+            return
+        known = self.task_times(mode)
+        times = TaskTimes(seconds) if known is None else known.updated(seconds)
+        self.table.update_item(
+            Key={"key": self.times_key(mode.req_key)},
+            UpdateExpression="SET #seconds = :seconds, #samples = :samples",
+            ExpressionAttributeNames={"#seconds": "seconds", "#samples": "samples"},
+            ExpressionAttributeValues={
+                ":seconds": Decimal(str(round(times.seconds, 3))),
+                ":samples": times.samples,
+            },
         )
-        return int(answer["Attributes"]["issued"])
-
-    def line(self, ticket: int, mode: Mode) -> tuple[int, float]:
-        """How many waiting jobs are ahead of ``ticket``, and the real seconds until their turns have
-        passed: at the submit rate, or at the rate slots come back (the limit over the average time
-        a task holds its slot), whichever is slower. Approximate: a job that gave up waiting still
-        counts until the line passes its ticket."""
-        if self.table is None:
-            return 0, 0.0
-        item = self.table.get_item(Key={"key": self.slots_key(mode.req_key)}).get("Item") or {}
-        position = max(0, ticket - int(item.get("served", 0)) - 1)
-        limits = self.limits.for_mode(mode.value)
-        rates = [limits.submit_qps * RATE_MARGIN]
-        if limits.max_unfinished and item.get("avg_hold"):
-            rates.append(limits.max_unfinished / float(item["avg_hold"]))
-        rate = min((r for r in rates if r > 0), default=0.0)
-        # Until the jobs ahead have had their turns, and then one more slot for this job's own.
-        return position, ((position + 1) / rate if rate > 0 else 0.0)
 
     def holders(self, mode: Mode) -> dict[str, float]:
-        """Job id -> when it took its slot."""
+        """Holder -> when it took its slot."""
         if self.table is None:
             return {}
         key = {"key": self.slots_key(mode.req_key)}

@@ -72,7 +72,6 @@ class JobStore:
         job_id: str,
         request: JobRequest,
         *,
-        deadline_epoch: int,
         source: str = "direct",
         status: str = Status.QUEUED,
         execution_arn: str | None = None,
@@ -88,7 +87,6 @@ class JobStore:
             "source": source,
             "created_at": now,
             "updated_at": now,
-            "deadline_epoch": deadline_epoch,
             "attempt": 0,
             "attempts": {},
             "claims": {},
@@ -138,9 +136,12 @@ class JobStore:
             ExpressionAttributeNames={"#n": str(attempt)},
         )
 
-    def record_submission(self, job_id: str, attempt: int, task_id: str, request_id: str | None) -> bool:
-        """Record the paid task. Returns False when the job ended meanwhile (cancelled): the task is
-        still recorded, the terminal status is kept."""
+    def record_submission(
+        self, job_id: str, attempt: int, task_id: str, request_id: str | None, *, deadline_epoch: int
+    ) -> bool:
+        """Record the paid task; the first one starts the job's deadline (``deadline_epoch``), which bounds
+        paid work. Returns False when the job ended meanwhile (cancelled): the task is still recorded,
+        the terminal status is kept."""
         now = iso_now()
         submission = {"task_id": task_id, "request_id": request_id, "submitted_at": now}
         try:
@@ -148,8 +149,9 @@ class JobStore:
                 Key={"job_id": job_id},
                 UpdateExpression=(
                     "SET attempts.#n = :submission, attempt = :attempt, task_id = :task, "
-                    "#status = :submitted, updated_at = :now, history = list_append(history, :entry) "
-                    "REMOVE service_status, progress, waiting"
+                    "#status = :submitted, updated_at = :now, history = list_append(history, :entry), "
+                    "deadline_epoch = if_not_exists(deadline_epoch, :deadline) "
+                    "REMOVE service_status, progress"
                 ),
                 ConditionExpression=_NOT_TERMINAL,
                 ExpressionAttributeNames={"#n": str(attempt), "#status": "status"},
@@ -158,6 +160,7 @@ class JobStore:
                     ":attempt": attempt,
                     ":task": task_id,
                     ":submitted": Status.SUBMITTED,
+                    ":deadline": deadline_epoch,
                     ":now": now,
                     ":entry": [
                         {"status": Status.SUBMITTED, "at": now, "attempt": attempt, "task_id": task_id}
@@ -179,24 +182,17 @@ class JobStore:
 
     def record_inputs(self, job_id: str, inputs: PreparedInputs) -> bool:
         """What Prepare found and chose to send; False when the job had already ended."""
-        return self._set_unless_ended(
-            job_id, "inputs", to_dynamo(inputs.model_dump(mode="json", exclude_none=True))
-        )
-
-    def record_waiting(self, job_id: str, *, reason: str, checks: int, position: int) -> None:
-        """The job has no slot yet: why, how often it has asked, and how many are ahead of it."""
-        waiting = {"reason": reason, "checks": checks, "position": position, "at": iso_now()}
-        self._set_unless_ended(job_id, "waiting", waiting)
-
-    def _set_unless_ended(self, job_id: str, name: str, value: Any) -> bool:
-        """``name = value`` on a job that has not ended; False when it had."""
         try:
             self.table.update_item(
                 Key={"job_id": job_id},
-                UpdateExpression="SET #name = :value, updated_at = :now",
+                UpdateExpression="SET inputs = :inputs, updated_at = :now",
                 ConditionExpression=f"attribute_exists(job_id) AND {_NOT_TERMINAL}",
-                ExpressionAttributeNames={"#status": "status", "#name": name},
-                ExpressionAttributeValues={":value": value, ":now": iso_now(), **_TERMINAL_VALUES},
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":inputs": to_dynamo(inputs.model_dump(mode="json", exclude_none=True)),
+                    ":now": iso_now(),
+                    **_TERMINAL_VALUES,
+                },
             )
         except ClientError as error:
             if conditional_failed(error):

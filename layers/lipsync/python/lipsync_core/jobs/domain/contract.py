@@ -12,7 +12,14 @@ from typing import Final, Literal, cast, get_args
 
 from lipsync_core.volc.errors import VolcThrottledError, VolcUnavailableError
 
-from .errors import InputUnreadableError, JobDeadlineExceededError, ResultDownloadError, TaskLostError
+from .errors import (
+    InputUnreadableError,
+    JobDeadlineExceededError,
+    JobQueueTimeoutError,
+    ResultDownloadError,
+    SubmitDeferredError,
+    TaskLostError,
+)
 
 JobStatus = Literal["QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 
@@ -28,10 +35,9 @@ NOT_TERMINAL_STATUSES: tuple[str, ...] = (Status.QUEUED, Status.SUBMITTED, Statu
 
 
 class CursorStatus:
-    """The cursor's ``status`` (``$.cursor.status``), which the ``Admitted`` and ``TaskStatus`` Choice
-    states test: ours first, then the service's task statuses as ``CVGetResult`` answers them."""
+    """The cursor's ``status`` (``$.cursor.status``), which the ``TaskStatus`` Choice state tests: ours
+    first, then the service's task statuses as ``CVGetResult`` answers them."""
 
-    WAITING: Final = "waiting"  # no slot yet; the attempt is not paid for
     SUBMITTED: Final = "submitted"  # paid for, not polled yet
     INPUT_UNREACHABLE: Final = "input_unreachable"  # the service could not fetch an input we presigned
     IN_QUEUE: Final = "in_queue"
@@ -50,6 +56,9 @@ class ErrorName:
     TASK_LOST: Final = TaskLostError.__name__
     DEADLINE_EXCEEDED: Final = JobDeadlineExceededError.__name__
     INPUT_UNREADABLE: Final = InputUnreadableError.__name__
+    QUEUE_TIMEOUT: Final = JobQueueTimeoutError.__name__
+    SUBMIT_DEFERRED: Final = SubmitDeferredError.__name__
+    STATES_TIMEOUT: Final = "States.Timeout"  # Step Functions' own: a task ran past its TimeoutSeconds
     LAMBDA_THROTTLED: Final = "Lambda.TooManyRequestsException"  # Lambda's own, not one of ours
     # A function that ran past its timeout, as the Lambda runtime names it to Step Functions.
     LAMBDA_TIMED_OUT: Final = "Sandbox.Timedout"
@@ -57,7 +66,7 @@ class ErrorName:
 
 # What a failure record calls retryable: the errors the state machine retries before giving up.
 RETRYABLE_ERRORS: frozenset[str] = frozenset(
-    {ErrorName.THROTTLED, ErrorName.UNAVAILABLE, ErrorName.RESULT_DOWNLOAD}
+    {ErrorName.THROTTLED, ErrorName.UNAVAILABLE, ErrorName.RESULT_DOWNLOAD, ErrorName.SUBMIT_DEFERRED}
 )
 
 

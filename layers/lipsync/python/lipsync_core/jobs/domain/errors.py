@@ -21,6 +21,14 @@ class JobDeadlineExceededError(JobError):
     """The job ran past its deadline (kept under the service's 12-hour task lifetime)."""
 
 
+class JobQueueTimeoutError(JobError):
+    """The job waited in the line longer than ``max_queue_seconds``: it ends unpaid."""
+
+
+class SubmitDeferredError(JobError):
+    """No submit rate slot within reach yet (a resubmission): retried shortly, like a throttle."""
+
+
 class JobAlreadyFinishedError(JobError):
     """The job record is already terminal (for example cancelled): nothing more to do."""
 

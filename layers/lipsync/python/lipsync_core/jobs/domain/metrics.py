@@ -21,5 +21,11 @@ POLLS = "Polls"
 THROTTLES = "Throttles"
 PROCESSING_SECONDS = "ProcessingSeconds"
 BYTES_COPIED = "BytesCopied"
+ADMITTED = "JobsAdmitted"
+# The line, measured by the dispatcher's scheduled run (the dashboard's gauges).
+LINE_LENGTH = "LineLength"
+OLDEST_WAIT = "OldestWaitSeconds"
+SLOTS_HELD = "SlotsHeld"
+SLOT_UTILISATION = "SlotUtilisation"
 INPUTS_REFUSED = "InputsRefused"  # jobs Prepare refused (nothing paid)
 INPUTS_NORMALISED = "InputsNormalised"  # jobs whose inputs Prepare converted

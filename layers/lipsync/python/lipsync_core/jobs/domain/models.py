@@ -159,6 +159,11 @@ OptionValue = Annotated[
 AigcValue = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_AIGC_META_CHARS)]
 
 
+# Higher priorities are admitted from the line first; within a priority, first in, first out.
+Priority = Literal["high", "normal", "low"]
+PRIORITIES: tuple[Priority, ...] = ("high", "normal", "low")  # in the order they are admitted
+
+
 WebhookEvent = Literal["succeeded", "failed", "cancelled"]
 WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("succeeded", "failed", "cancelled")
 
@@ -199,6 +204,7 @@ class JobRequest(_Strict):
     # Convert inputs the service is known to dislike into its recommended ranges before paying
     # (``lipsync_core.media.rules``); false: send them as they are (refusals still apply).
     normalize: bool = Field(default=True, strict=True)
+    priority: Priority = "normal"
 
     @classmethod
     def under_policy(cls, raw: Any, *, allow_http: bool) -> JobRequest:
@@ -245,29 +251,61 @@ class JobRequest(_Strict):
 class Cursor(_Strict):
     """The small state the workflow carries between Submit, Wait, Poll and Choice."""
 
-    task_id: str = ""  # empty only while ``waiting``
+    task_id: str
     attempt: int = Field(ge=1)
-    status: str  # a ``contract.CursorStatus``: waiting, submitted, or the service's task status
+    status: str  # a ``contract.CursorStatus``: submitted, or the service's task status
     wait_seconds: int = Field(ge=0)
-    polls: int = Field(default=0, ge=0)  # polls of this task; while waiting, checks for a slot
+    polls: int = Field(default=0, ge=0)  # polls of this task
     progress: float | None = None
-    ticket: int | None = None  # while waiting: the job's place in the line for a slot
+    # Real seconds from the submission to the last poll that found the task unfinished: with the poll
+    # that finds it done, they bound how long the task took (``domain.task_times``).
+    unfinished_at: float | None = None
     busy: int = Field(default=0, ge=0)  # consecutive throttled or unavailable answers to polls
     # Once ``done``: the answer that said so (result URL, request id, resp_data), so that CopyResult
     # need not ask again: every CVGetResult spends the shared poll budget.
     result: dict[str, Any] | None = None
 
 
-class JobState(BaseModel):
-    """The execution's state as handlers receive it (extra keys from other states are ignored)."""
+class Admission(_Strict):
+    """What the dispatcher hands a job it lets out of the line (``SendTaskSuccess``'s output, at
+    ``$.admission``): whose slot it is, and the submit rate slot reserved for it, if any."""
+
+    holder: str  # the unfinished-task slot's holder: the job id (issue 20: a segment's own id)
+    admitted_at: float  # epoch seconds
+    submit_at: float | None = None  # the reserved CVSubmitTask slot (epoch seconds); None: take one
+
+
+class _ExecutionState(BaseModel):
+    """What every step of an execution receives (extra keys from other states are ignored)."""
 
     model_config = ConfigDict(extra="ignore")
 
     job_id: JobId
-    # Only when a job is submitted directly, without intake: Submit validates it (with the stack's
-    # URL policy) and records the job. Otherwise the request lives in the job's record.
-    request: dict[str, Any] | None = None
+    admission: Admission | None = None
     cursor: Cursor | None = None
+
+    @property
+    def holder(self) -> str:
+        """Whose unfinished-task slot the execution's task holds: the job's (issue 20: a segment's own,
+        named at its admission)."""
+        return self.admission.holder if self.admission else self.job_id
+
+
+class JobState(_ExecutionState):
+    """The execution's state as the line, Submit, Poll and CopyResult receive it."""
+
+    # Only when a job is started directly, without intake: the line's first step validates it (with
+    # the stack's URL policy) and records the job. Otherwise the request lives in the job's record.
+    request: dict[str, Any] | None = None
+
+
+class LineRequest(_Strict):
+    """What the ``WaitForAdmission`` task sends the dispatcher: the execution's state so far, and the
+    task token that resumes it once it is admitted."""
+
+    state: JobState
+    token: str = Field(min_length=1, max_length=2048)  # Step Functions' limit on a task token
+    holder: str | None = None  # None: the job itself (issue 20: a segment's own id)
 
 
 class TaskError(_Strict):
@@ -277,11 +315,7 @@ class TaskError(_Strict):
     Cause: str | None = None
 
 
-class FailureState(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    job_id: JobId
-    cursor: Cursor | None = None
+class FailureState(_ExecutionState):
     error: TaskError
 
 

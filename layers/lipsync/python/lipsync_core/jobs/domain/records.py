@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lipsync_core.volc.models import Mode
 
 from .contract import TERMINAL_STATUSES, JobStatus, Status
-from .models import CopiedResult, JobRequest, MediaRef, PreparedInputs
+from .models import CopiedResult, JobRequest, MediaRef, PreparedInputs, Priority
 
 
 def iso_now() -> str:
@@ -42,15 +42,6 @@ class HistoryEntry(_Stored):
     task_id: str | None = None  # on SUBMITTED
 
 
-class Waiting(_Stored):
-    """Why a QUEUED job has no slot yet, how often it asked, how many are ahead of it."""
-
-    reason: str
-    checks: int
-    position: int
-    at: str
-
-
 class JobRecord(_Stored):
     job_id: str
     status: JobStatus
@@ -62,7 +53,7 @@ class JobRecord(_Stored):
     created_at: str
     updated_at: str
     finished_at: str | None = None
-    deadline_epoch: int
+    deadline_epoch: int | None = None  # set by the first paid submission: the deadline bounds paid work
     execution_arn: str | None = None
     attempt: int = 0  # the latest paid attempt
     attempts: dict[str, Submission] = Field(default_factory=dict)  # by attempt number
@@ -71,7 +62,6 @@ class JobRecord(_Stored):
     service_status: str | None = None
     progress: int | float | None = None
     polls: int = 0
-    waiting: Waiting | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     output: CopiedResult | None = None
     error: dict[str, Any] | None = None  # the failure as announced: name, message, retryable, code...
@@ -127,3 +117,19 @@ class BatchRecord(_Stored):
     @property
     def all_ended(self) -> bool:
         return sum(len(jobs) for jobs in self.ended().values()) >= self.total
+
+
+class LineEntry(_Stored):
+    """A place in the line: who waits (``holder``: the job, or issue 20's segment of one), for which
+    mode's capacity, at which priority since when, and the task token that resumes its execution."""
+
+    holder: str
+    job_id: str
+    mode: Mode
+    priority: Priority
+    enqueued_at: str  # ISO 8601 (``iso_now``): first in, first out within a priority
+    token: str
+
+    @property
+    def enqueued_epoch(self) -> float:
+        return datetime.fromisoformat(self.enqueued_at).timestamp()

@@ -38,12 +38,12 @@ class Settings(BaseModel):
     poll_first_seconds: int = Field(default=PollPolicy.first_seconds, alias="POLL_FIRST_SECONDS")
     poll_growth: float = Field(default=PollPolicy.growth, alias="POLL_GROWTH")
     poll_max_seconds: int = Field(default=PollPolicy.max_seconds, alias="POLL_MAX_SECONDS")
-    # Flow control (``access.flow_control``): the shared table, the limits per mode, and how a job without
-    # a slot waits (first wait, cap; the wait also grows with the job's place in the queue).
+    poll_short_seconds: int = Field(default=PollPolicy.short_seconds, alias="POLL_SHORT_SECONDS")
+    # Flow control (``access.flow_control``): the shared table and the limits per mode; the line
+    # (``access.line``) bounds a job's wait for admission (0: no bound).
     flow_table_name: str = Field(default="", alias="FLOW_TABLE_NAME")
     flow_limits_json: str = Field(default="", alias="FLOW_LIMITS")
-    capacity_wait_first_seconds: int = Field(default=5, alias="CAPACITY_WAIT_FIRST_SECONDS")
-    capacity_wait_max_seconds: int = Field(default=300, alias="CAPACITY_WAIT_MAX_SECONDS")
+    max_queue_seconds: int = Field(default=7 * 86400, ge=0, alias="MAX_QUEUE_SECONDS")
     # Wait states last ``wait_scale`` times their seconds (1 on AWS; the local runtime shrinks them),
     # so a wait measured in real seconds (the next rate slot) is divided by it.
     wait_scale: float = Field(default=1.0, gt=0, alias="LOCAL_TIME_SCALE")
@@ -59,11 +59,17 @@ class Settings(BaseModel):
 
     @property
     def poll_policy(self) -> PollPolicy:
-        return PollPolicy(self.poll_first_seconds, self.poll_growth, self.poll_max_seconds)
+        return PollPolicy(
+            self.poll_first_seconds, self.poll_growth, self.poll_max_seconds, self.poll_short_seconds
+        )
 
     def wait_seconds(self, real_seconds: float) -> float:
         """A real-time wait in Wait-state seconds."""
         return real_seconds / self.wait_scale
+
+    def real_seconds(self, wait_seconds: float) -> float:
+        """How long a Wait state of ``wait_seconds`` lasts in real time."""
+        return wait_seconds * self.wait_scale
 
     @property
     def input_specs(self) -> InputSpecs:

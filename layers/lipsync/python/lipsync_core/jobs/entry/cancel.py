@@ -1,6 +1,7 @@
 """Cancelling a job (``DELETE /jobs/{id}``): the record first (so the workflow cannot finish it
-afterwards), then the execution, then the service's task (best effort), then its capacity slot,
-then the ``LipSync Job Cancelled`` event."""
+afterwards), then its place in the line (a waiting job pays nothing and the jobs behind it move up),
+then the execution, then the service's task (best effort), then its capacity slot, then the
+``LipSync Job Cancelled`` event."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def cancel_job(job_id: str, context: EntryContext) -> dict[str, Any]:
     record = store.get(job_id)
     if record.terminal or not store.finish(job_id, Status.CANCELLED):
         raise JobStateConflictError(f"job {job_id} is already {store.get(job_id).status}")
+    context.line.remove(job_id)
     if record.execution_arn:
         try:
             context.stepfunctions.stop_execution(

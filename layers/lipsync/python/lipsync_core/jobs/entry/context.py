@@ -10,6 +10,7 @@ from typing import Any
 
 from lipsync_core.jobs.access.flow_control import FlowControl
 from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.access.line import Line
 from lipsync_core.jobs.domain.settings import Settings
 from lipsync_core.volc import VolcClient
 
@@ -27,3 +28,8 @@ class EntryContext:
     events_client: Any = None
     flow: FlowControl = field(default_factory=FlowControl.unlimited)
     volc: Callable[[], VolcClient] = _no_volc  # built on first use: only cancelling needs it
+
+    @property
+    def line(self) -> Line:
+        """The line of jobs waiting for capacity (its items live in the job table)."""
+        return Line(self.store.table)

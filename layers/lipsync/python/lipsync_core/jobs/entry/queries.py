@@ -1,12 +1,16 @@
-"""What the HTTP API reads: one job, and pages of jobs (newest first)."""
+"""What the HTTP API reads: one job (with its place in the line while it waits), pages of jobs (newest
+first), and the line itself."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from lipsync_core.jobs.access.presigning import InputSigner, url_signer
+from lipsync_core.jobs.access.queue import mode_view, place
 from lipsync_core.jobs.domain.contract import Status
 from lipsync_core.jobs.domain.records import JobRecord
+from lipsync_core.volc.models import Mode
 
 from .context import EntryContext
 
@@ -25,7 +29,6 @@ PUBLIC_FIELDS = (
     "finished_at",
     "error",
     "output",
-    "waiting",  # while QUEUED without capacity: why, how many are ahead, how often it asked
     "inputs",  # what Prepare found in the inputs, what it changed, what was sent
     "history",
 )
@@ -50,9 +53,22 @@ def public_view(record: JobRecord, signer: InputSigner | None = None) -> dict[st
 
 def get_job(job_id: str, context: EntryContext) -> dict[str, Any]:
     record = context.store.get(job_id)
-    if record.status != Status.SUCCEEDED or not record.output:
-        return public_view(record)
-    return public_view(record, url_signer(context.settings, context.s3, context.settings.result_url_seconds))
+    if record.status == Status.SUCCEEDED and record.output:
+        return public_view(
+            record, url_signer(context.settings, context.s3, context.settings.result_url_seconds)
+        )
+    view = public_view(record)
+    entry = context.line.get(job_id) if record.status == Status.QUEUED else None
+    if entry is not None:  # waiting for the service's capacity: where it stands
+        view["line"] = place(context.line, context.flow, entry, time.time())
+    return view
+
+
+def queue(context: EntryContext) -> dict[str, Any]:
+    """``GET /queue``: per mode and priority, how many wait and since when, how many run, and when the
+    line may drain."""
+    now = time.time()
+    return {"modes": [mode_view(context.line, context.flow, mode, now).as_dict() for mode in Mode]}
 
 
 def list_jobs(

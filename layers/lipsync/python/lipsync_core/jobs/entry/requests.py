@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -121,11 +120,8 @@ def accept(raw: Any, *, source: Source, delivery_job_id: str, context: EntryCont
         raise RequestRejectedError.on_field("job_id", f"job id {printable(job_id)!r} is not valid")
     state_machine_arn = settings.state_machine_arn
     execution_arn = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
-    deadline = int(time.time()) + settings.job_deadline_seconds
     try:
-        record, created = context.store.create(
-            job_id, request, deadline_epoch=deadline, source=source, execution_arn=execution_arn
-        )
+        record, created = context.store.create(job_id, request, source=source, execution_arn=execution_arn)
     except ClientError as error:
         # The limits keep every valid request storable; this is the last guard, not the check.
         if error.response.get("Error", {}).get("Code") != "ValidationException":

@@ -1,5 +1,5 @@
-"""What every workflow step works with, in one object: the job table, the configuration, the limiter,
-metrics and the clock. A Lambda environment builds it from its cached clients
+"""What every workflow step works with, in one object: the job table (and the line in it), the
+configuration, the limiter, metrics and the clock. A Lambda environment builds it from its cached clients
 (``jobs.clients.step_context``); the service clients a step needs (Volcengine, S3) are passed beside it."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from lipsync_core.jobs.access.flow_control import FlowControl
 from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.access.line import Line
 from lipsync_core.jobs.domain.metrics import MetricsSink, NoMetrics
 from lipsync_core.jobs.domain.models import JobRequest, JobState
 from lipsync_core.jobs.domain.records import JobRecord
@@ -25,16 +26,20 @@ class StepContext:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
 
+    @property
+    def line(self) -> Line:
+        """The line of jobs waiting for capacity (its items live in the job table)."""
+        return Line(self.store.table)
+
     def job(self, job_id: str) -> JobRecord:
         """The job a step works on, its request validated once (as the store reads the record)."""
         return self.store.get(job_id)
 
     def recorded(self, state: JobState) -> JobRecord:
         """The job of the execution; a job submitted directly (its request in the state) is recorded
-        first, by whichever step comes first."""
+        first, by whichever step comes first (Prepare; the line's step for a job that skipped it)."""
         if state.request is None:
             return self.job(state.job_id)
         request = JobRequest.under_policy(state.request, allow_http=self.settings.allow_local_urls)
-        deadline = int(self.clock()) + self.settings.job_deadline_seconds
-        record, _ = self.store.create(state.job_id, request, deadline_epoch=deadline)
+        record, _ = self.store.create(state.job_id, request)
         return record

@@ -2,7 +2,9 @@
 
 A paid task is never given up because someone was busy: a poll that gets no rate slot, or that
 the service answers with a throttle or an outage, waits longer and asks again; only the job's
-deadline ends it. Polls are spread so that all running tasks together use the poll budget.
+deadline ends it. Polls are spread so that all running tasks together use the poll budget. The poll
+that finds a task done gives its slot back at once (the dispatcher hands it on) and teaches the mode's
+task-time estimate, which the next jobs' first polls aim at (``domain.task_times``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from lipsync_core.jobs.domain.errors import JobDeadlineExceededError
 from lipsync_core.jobs.domain.flow_limits import POLL
 from lipsync_core.jobs.domain.models import Cursor, JobState
 from lipsync_core.jobs.domain.poll_policy import jittered
+from lipsync_core.jobs.domain.task_times import observed_seconds
 from lipsync_core.volc import VolcClient, VolcTaskFailedError, VolcThrottledError, VolcUnavailableError
 
 from .context import StepContext
@@ -34,7 +37,9 @@ def poll_job(state: JobState, context: StepContext, *, volc: VolcClient) -> Curs
         raise ValueError("poll needs the cursor written by submit")
     cursor = state.cursor
     record = context.job(state.job_id)
-    deadline = record.deadline_epoch
+    submission = record.submission(cursor.attempt)
+    submitted_at = datetime.fromisoformat(submission.submitted_at).timestamp() if submission else now
+    deadline = record.deadline_epoch or int(submitted_at) + settings.job_deadline_seconds
     if now >= deadline:
         raise JobDeadlineExceededError(
             f"job {state.job_id} passed its deadline of {settings.job_deadline_seconds} s while the task "
@@ -44,7 +49,7 @@ def poll_job(state: JobState, context: StepContext, *, volc: VolcClient) -> Curs
 
     def again(seconds: float, busy: int) -> Cursor:
         """The same task, asked again after ``seconds`` (never past the deadline)."""
-        wait = max(1, min(round(jittered(seconds)), int(deadline - now) + 1))
+        wait = max(1, min(round(jittered(seconds)), int(settings.wait_seconds(deadline - now)) + 1))
         return cursor.model_copy(update={"wait_seconds": wait, "busy": busy})
 
     admission = flow.admit(POLL, mode)
@@ -59,26 +64,36 @@ def poll_job(state: JobState, context: StepContext, *, volc: VolcClient) -> Curs
         backoff = min(settings.poll_policy.max_seconds, BUSY_FIRST_SECONDS * 2**cursor.busy)
         return again(backoff, cursor.busy + 1)
     except VolcTaskFailedError as error:
-        flow.release_slot(state.job_id, mode)  # the task is finished, if badly
         if not could_not_fetch_input(error, record.request):
-            raise
-        # Our URLs may have expired before the service fetched them: resubmit with fresh ones.
+            raise  # RecordFailure gives the slot back
+        # Our URLs may have expired before the service fetched them: resubmit with fresh ones (the slot
+        # stays with the job for its next attempt, as after not_found or expired).
         unreachable = CursorStatus.INPUT_UNREACHABLE
         store.record_poll(state.job_id, unreachable, None, cursor.polls + 1, record.status)
         return cursor.model_copy(update={"status": unreachable, "polls": cursor.polls + 1})
     polls = cursor.polls + 1
     metrics.add_metric(m.POLLS, "Count", 1)
     done = result.status == CursorStatus.DONE
+    elapsed = now - submitted_at
     if done:
-        flow.release_slot(state.job_id, mode)  # no longer an unfinished task at the service
+        flow.release_slot(state.holder, mode)  # no longer an unfinished task at the service
+        taken = observed_seconds(
+            done_at=elapsed, unfinished_at=cursor.unfinished_at, progress=cursor.progress
+        )
+        flow.record_task_time(mode, taken)
     store.record_poll(state.job_id, result.status, result.progress, polls, record.status)
 
-    submission = record.submission(cursor.attempt)
-    elapsed = now - datetime.fromisoformat(submission.submitted_at).timestamp() if submission else None
-    wait = settings.poll_policy.next_wait(polls, progress=result.progress, elapsed_seconds=elapsed)
+    times = flow.task_times(mode) if not done else None
+    wait = settings.poll_policy.next_wait(
+        polls,
+        progress=result.progress,
+        elapsed_seconds=settings.wait_seconds(elapsed),
+        expected=settings.wait_seconds(times.seconds) if times else None,
+    )
     # Under load, each task polls no more often than running tasks / poll budget.
     spacing = settings.wait_seconds(flow.poll_spacing(mode)) if not done else 0
-    wait = max(1, min(max(wait, round(jittered(spacing, 0.1)) if spacing else 0), int(deadline - now)))
+    until_deadline = int(settings.wait_seconds(deadline - now))
+    wait = max(1, min(max(wait, round(jittered(spacing, 0.1)) if spacing else 0), until_deadline))
     return Cursor(
         task_id=cursor.task_id,
         attempt=cursor.attempt,
@@ -86,6 +101,7 @@ def poll_job(state: JobState, context: StepContext, *, volc: VolcClient) -> Curs
         wait_seconds=wait,
         polls=polls,
         progress=result.progress,
+        unfinished_at=None if done else round(elapsed, 3),
         result=carried(asdict(result)) if done else None,
     )
 

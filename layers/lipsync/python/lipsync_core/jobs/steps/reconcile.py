@@ -1,5 +1,5 @@
 """The last word on every execution: whatever ended it, the job's record is terminal, its terminal
-event is announced once, and its slot for an unfinished task is given back.
+event is announced once, it is out of the line, and its slot for an unfinished task is given back.
 
 Two triggers call this: Step Functions' ``Execution Status Change`` events (on AWS, delivered by an
 EventBridge rule for this state machine), and a periodic sweep that catches whatever that missed.
@@ -14,6 +14,7 @@ from typing import Any
 from lipsync_core.jobs.access.bus import publish
 from lipsync_core.jobs.access.flow_control import FlowControl
 from lipsync_core.jobs.access.job_store import JobStore
+from lipsync_core.jobs.access.line import Line
 from lipsync_core.jobs.domain.contract import NOT_TERMINAL_STATUSES, ErrorName, FailState, Status
 from lipsync_core.jobs.domain.errors import JobNotFoundError
 from lipsync_core.jobs.domain.events import terminal_detail
@@ -63,6 +64,7 @@ class Reconciler:
             record = self.store.get(job_id)
         except JobNotFoundError:
             return "no record"
+        Line(self.store.table).remove(job_id)  # an execution stopped while it waited
         released = self.flow.release_slot(job_id, record.mode)
         outcome = "slot released" if released else "nothing held"
         if record.terminal:

@@ -50,7 +50,7 @@ def describe_failure(error: str, cause: str | None) -> dict[str, Any]:
 def record_failure(state: FailureState, context: StepContext) -> dict[str, Any]:
     """Mark the job FAILED and return the failed event's detail; for a job that had already ended
     (cancelled meanwhile), return only its status, so that nothing more is announced. Whatever
-    happened, the job's slot for an unfinished task is given back."""
+    happened, the job leaves the line and its slot for an unfinished task is given back."""
     store = context.store
     failure = describe_failure(state.error.Error, state.error.Cause)
     try:
@@ -58,7 +58,8 @@ def record_failure(state: FailureState, context: StepContext) -> dict[str, Any]:
     except JobNotFoundError:
         record = None
     if record is not None:
-        context.flow.release_slot(state.job_id, record.mode)
+        context.line.remove(state.holder)  # a job that failed while it waited (its wait timed out)
+        context.flow.release_slot(state.holder, record.mode)
     if record is not None and not store.finish(state.job_id, Status.FAILED, error=failure):
         return {"job_id": state.job_id, "status": store.get(state.job_id).status, "ignored_error": failure}
     context.metrics.add_metric(m.FAILED, "Count", 1)

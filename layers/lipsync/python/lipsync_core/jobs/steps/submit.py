@@ -1,4 +1,10 @@
-"""Submit: turn inputs into URLs the service can fetch, pay for exactly one task per attempt."""
+"""Submit: turn inputs into URLs the service can fetch, pay for exactly one task per attempt.
+
+A job reaches Submit admitted (``WaitForAdmission``): its unfinished-task slot is held and, where the
+stack limits the submit rate, its rate slot reserved (``$.admission.submit_at``). A resubmission (the
+service lost the task) keeps the slot of the first attempt and takes a rate slot of its own. The first
+paid submission starts the job's deadline, which bounds paid work: time in the line does not count.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +19,14 @@ from lipsync_core.jobs.access.outputs import (
 from lipsync_core.jobs.access.presigning import input_signer
 from lipsync_core.jobs.domain import metrics as m
 from lipsync_core.jobs.domain.contract import CursorStatus
-from lipsync_core.jobs.domain.errors import JobAlreadyFinishedError, JobDeadlineExceededError, TaskLostError
+from lipsync_core.jobs.domain.errors import (
+    JobAlreadyFinishedError,
+    JobDeadlineExceededError,
+    SubmitDeferredError,
+    TaskLostError,
+)
 from lipsync_core.jobs.domain.flow_limits import SUBMIT
 from lipsync_core.jobs.domain.models import Cursor, JobState
-from lipsync_core.jobs.domain.poll_policy import jittered
 from lipsync_core.jobs.domain.records import JobRecord
 from lipsync_core.volc import VolcClient, VolcError, VolcSubmitUnconfirmedError, VolcThrottledError
 
@@ -27,48 +37,33 @@ logger = logging.getLogger(__name__)
 
 def submit_job(state: JobState, context: StepContext, *, volc: VolcClient, s3: Any) -> Cursor:
     store, settings, flow = context.store, context.settings, context.flow
-    now = context.clock()
-    record = context.recorded(state)
+    record = context.job(state.job_id)
     if record.terminal:
         raise JobAlreadyFinishedError(f"job {state.job_id} is already {record.status}")
     request = record.request
     cursor = state.cursor
-    waiting = cursor is not None and cursor.status == CursorStatus.WAITING
-    # Refused now rather than after paying: outside the prefix, or another job's object already there
-    # (checked once; the copy's conditional write is what guarantees it).
-    location = output_location(state.job_id, request, settings)
-    if not waiting:
-        require_conditional_writes(s3)
-        refuse_taken_output(s3, *location, state.job_id)
-    attempt = 1 if cursor is None else cursor.attempt if waiting else cursor.attempt + 1
+    attempt = 1 if cursor is None else cursor.attempt + 1
     if attempt > settings.max_attempts:
         raise TaskLostError(f"the service lost the task {attempt - 1} times; giving up")
-
-    def submitted(task_id: str) -> Cursor:
-        first_wait = settings.poll_policy.first_seconds
-        return Cursor(
-            task_id=task_id, attempt=attempt, status=CursorStatus.SUBMITTED, wait_seconds=first_wait
-        )
-
     existing = record.submission(attempt)
     if existing:  # a retry after the task was recorded: do not pay twice
-        return submitted(existing.task_id)
-    waiter = _Waiter(attempt, cursor if waiting else None, record, context, now)
-    if now >= record.deadline_epoch:
+        return _submitted(existing.task_id, attempt, record, context)
+    if attempt == 1:
+        # Refused now rather than after paying: an SDK that cannot write conditionally, an output outside
+        # the prefix, or another job's object already there (checked once; the copy's conditional write
+        # is what guarantees it).
+        require_conditional_writes(s3)
+        refuse_taken_output(s3, *output_location(state.job_id, request, settings), state.job_id)
+    elif record.deadline_epoch is not None and context.clock() >= record.deadline_epoch:
         raise JobDeadlineExceededError(
-            f"job {state.job_id} reached its deadline of {settings.job_deadline_seconds} s before the "
-            f"service had capacity for it ({waiter.reason_so_far()})"
+            f"job {state.job_id} passed its deadline of {settings.job_deadline_seconds} s before it could "
+            f"be submitted again"
         )
-    if not flow.acquire_slot(state.job_id, request.mode, cursor.ticket if waiting and cursor else None):
-        return waiter.wait("capacity")
-    admission = flow.admit(SUBMIT, request.mode)
-    if not admission.admitted:
-        return waiter.wait("rate", admission.retry_after)
-    context.sleep(admission.sleep)
+    _wait_for_rate_slot(state, record, context)
     if not store.claim_attempt(state.job_id, attempt):
         existing = store.get(state.job_id).submission(attempt)
         if existing:
-            return submitted(existing.task_id)
+            return _submitted(existing.task_id, attempt, record, context)
         raise VolcSubmitUnconfirmedError(
             f"attempt {attempt} was started by an earlier invocation that recorded no task; "
             "the task may exist, so it is not submitted again"
@@ -81,58 +76,42 @@ def submit_job(state: JobState, context: StepContext, *, volc: VolcClient, s3: A
         raise  # the claim stays: the task may exist
     except BaseException as error:
         store.release_claim(state.job_id, attempt)  # nothing was created: a retry may try again
-        if isinstance(error, VolcThrottledError):  # the service is busy (other users of the account)
+        if isinstance(error, VolcThrottledError):  # busy (other users of the account): retried
             context.metrics.add_metric(m.THROTTLES, "Count", 1)
-            return waiter.wait("throttled")
         raise
     context.metrics.add_metric(m.SUBMITTED, "Count", 1)
-    if not store.record_submission(state.job_id, attempt, task.task_id, task.request_id):
+    deadline = int(context.clock()) + settings.job_deadline_seconds
+    if not store.record_submission(
+        state.job_id, attempt, task.task_id, task.request_id, deadline_epoch=deadline
+    ):
         # Cancelled while the task was being submitted: ask the service to drop it, then stop here.
-        flow.release_slot(state.job_id, request.mode)
+        flow.release_slot(state.holder, request.mode)
         try:
             volc.cancel_task(request.mode, task.task_id)
         except VolcError:
             logger.warning("CVCancelTask failed for a task submitted during cancellation")
         raise JobAlreadyFinishedError(f"job {state.job_id} was cancelled while its task was submitted")
-    return submitted(task.task_id)
+    return _submitted(task.task_id, attempt, record, context)
 
 
-class _Waiter:
-    """A job that may not submit yet: how long it waits, and what the record says meanwhile.
+def _wait_for_rate_slot(state: JobState, record: JobRecord, context: StepContext) -> None:
+    """Sleep until the submit rate slot the dispatcher reserved, or take one (a resubmission)."""
+    admission = state.admission
+    if state.cursor is None and admission is not None and admission.submit_at is not None:
+        context.sleep(max(0.0, admission.submit_at - context.clock()))
+        return
+    slot = context.flow.admit(SUBMIT, record.mode)  # admitted at once where the rate is not limited
+    if not slot.admitted:
+        raise SubmitDeferredError(f"no submit rate slot for {slot.retry_after:.1f} s; asking again shortly")
+    context.sleep(slot.sleep)
 
-    The job takes a ticket (its place in the line) the first time it waits, and sleeps about as long
-    as the jobs ahead of it need to get their turns, so a long line costs each waiting job a few
-    checks rather than one every few seconds; jitter keeps waiters from waking together.
-    """
 
-    def __init__(
-        self, attempt: int, cursor: Cursor | None, record: JobRecord, context: StepContext, now: float
-    ) -> None:
-        self.attempt, self.cursor, self.record, self.context, self.now = attempt, cursor, record, context, now
-
-    def reason_so_far(self) -> str:
-        waiting = self.record.waiting
-        checks, reason = (waiting.checks, waiting.reason) if waiting else (0, "capacity")
-        return f"waited {checks} times, last for {reason}"
-
-    def wait(self, reason: str, at_least: float = 0.0) -> Cursor:
-        flow, settings, mode = self.context.flow, self.context.settings, self.record.mode
-        checks = (self.cursor.polls if self.cursor else 0) + 1
-        ticket = self.cursor.ticket if self.cursor else None
-        if ticket is None:
-            ticket = flow.take_ticket(mode)
-        position, line_seconds = flow.line(ticket, mode)
-        seconds = max(
-            settings.capacity_wait_first_seconds, settings.wait_seconds(max(at_least, line_seconds))
-        )
-        # The cap, like the line, is real time (a Wait lasts its seconds times the local time scale).
-        seconds = min(jittered(seconds), settings.wait_seconds(settings.capacity_wait_max_seconds))
-        seconds = max(1, min(round(seconds), int(self.record.deadline_epoch - self.now) + 1))
-        self.context.store.record_waiting(self.record.job_id, reason=reason, checks=checks, position=position)
-        return Cursor(
-            attempt=self.attempt,
-            status=CursorStatus.WAITING,
-            wait_seconds=seconds,
-            polls=checks,
-            ticket=ticket,
-        )
+def _submitted(task_id: str, attempt: int, record: JobRecord, context: StepContext) -> Cursor:
+    """The cursor after a submission; the first poll aims at the predicted end of the task."""
+    times = context.flow.task_times(record.mode)
+    settings = context.settings
+    expected = settings.wait_seconds(times.seconds) if times else None
+    first = min(
+        settings.poll_policy.first_wait(expected), int(settings.wait_seconds(settings.job_deadline_seconds))
+    )
+    return Cursor(task_id=task_id, attempt=attempt, status=CursorStatus.SUBMITTED, wait_seconds=first)

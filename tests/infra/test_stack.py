@@ -416,7 +416,7 @@ def test_alarms_exist_for_the_named_metrics(template: Template) -> None:
         if "MetricStat" in m
     }
     assert {"ThrottledRequests", "SystemErrors"} <= table_metrics
-    assert len(alarms) == 2 + 2 * 10 + 1 + 3 + 2
+    assert len(alarms) == 2 + 2 * 11 + 1 + 3 + 2
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the topic"
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
@@ -431,7 +431,7 @@ def test_every_function_of_ours_has_its_error_and_throttle_alarms(template: Temp
             [dimension] = properties["Dimensions"]
             assert dimension["Name"] == "FunctionName"
             watched.setdefault(dimension["Value"]["Ref"], set()).add(properties["MetricName"])
-    assert len(ours) == 10
+    assert len(ours) == 11
     assert watched == {logical_id: {"Errors", "Throttles"} for logical_id in ours}
 
 

@@ -58,7 +58,7 @@ def test_a_60fps_video_is_converted_and_the_copy_is_what_the_service_gets(
     make_indexed_video(media.root / "sixty.mp4", frames=10, fps=60, width=160, height=120)
     description = pipeline.run("sixty", pipeline.request(video=media.url("sixty.mp4")))
     assert description["status"] == "SUCCEEDED"
-    assert states_entered(pipeline, description)[:2] == ["Prepare", "Submit"]
+    assert states_entered(pipeline, description)[:3] == ["Prepare", "WaitForAdmission", "Submit"]
 
     [submitted] = pipeline.emulator.admin.submissions()["items"]
     assert urlsplit(submitted["url"]).path.endswith("/prepared/sixty/video.mp4")  # presigned

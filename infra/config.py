@@ -13,6 +13,7 @@ from constructs import Construct
 
 from lipsync_core.jobs.domain.flow_limits import FlowLimits
 from lipsync_core.jobs.domain.poll_policy import PollPolicy
+from lipsync_core.media.rules import InputSpecs
 from lipsync_core.volc import Mode
 
 from .lambda_target import DEFAULT_PYTHON, LambdaTarget
@@ -106,6 +107,7 @@ class StackConfig:
                 f"max_queue_seconds must be 0 (no bound) to {MAX_QUEUE_SECONDS} (a Standard execution "
                 "lives at most a year)"
             )
+        InputSpecs.from_json(self.input_specs)  # a bad value refused at synth, not at the first job
 
     @property
     def flow_limits_json(self) -> str:

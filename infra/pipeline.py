@@ -88,7 +88,11 @@ class LipSyncPipeline(Construct):
         SigningRole(
             self, "InputReader", input_reader(resources, self.functions.submit, self.preparation.function)
         )
-        self.workflow = JobWorkflow(self, "Workflow", WorkflowProps(**shared, functions=self.functions))
+        self.workflow = JobWorkflow(
+            self,
+            "Workflow",
+            WorkflowProps(**shared, functions=self.functions, prepare=self.preparation.function),
+        )
         state_machine = self.workflow.state_machine
         self.entry_functions = EntryFunctions(
             self, "EntryFunctions", EntryFunctionsProps(**shared, state_machine=state_machine)
@@ -117,7 +121,10 @@ class LipSyncPipeline(Construct):
             ),
         )
         self.acknowledgements = acknowledged(
-            self, bucket=self.storage.bucket, state_machine=state_machine, tasks=self.functions.all
+            self,
+            bucket=self.storage.bucket,
+            state_machine=state_machine,
+            tasks=[*self.functions.all, self.preparation.function],
         )
         acknowledge_findings(self, self.acknowledgements)
         cdk.Aspects.of(self).add(CheckovAcknowledgements())

@@ -1,7 +1,7 @@
 """Prepare: a job's inputs probed from their headers (ranged reads) and, when the request allows it,
 converted into the service's recommended ranges, before anything is paid for
 (``lipsync_core.jobs.steps.prepare``). PyAV (FFmpeg) comes in a layer of its own, so only this function
-loads it. Not a state of the workflow yet: it is wired in before the line, with segments of long voices.
+loads it. It is the workflow's first state (``infra/workflow.py``).
 
 It reads inputs as Submit does, through the input reader role (``infra/signing_roles.py``), and writes
 only the converted copies, under ``prepared/``."""
@@ -12,13 +12,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from lipsync_core.jobs.domain.settings import Settings
-
+from .function_factory import item_access
 from .layer_bundling import build_media_layer, bundling_options
 from .resources import PipelineResources
 from .sources import BYTECODE, MEDIA_LAYER_ROOT
-
-PREPARED_PREFIX = Settings.model_fields["prepared_prefix"].default
+from .storage import PREPARED_PREFIX
 
 
 class Preparation(Construct):
@@ -45,9 +43,8 @@ class Preparation(Construct):
             layers=[self.media_layer],
             ephemeral_storage_mb=config.prepare_storage_mb,  # the input and its copy, in /tmp
         )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[props.table.table_arn])
-        )
+        # The job's record: read, created for a job submitted directly, and its prepared inputs written.
+        self.function.add_to_role_policy(item_access(props.table, create=True))
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],

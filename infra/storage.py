@@ -11,8 +11,11 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lipsync_core.jobs.access.line import INDEX as LINE_INDEX
+from lipsync_core.jobs.domain.settings import Settings
 
 from .config import StackConfig
+
+PREPARED_PREFIX = Settings.model_fields["prepared_prefix"].default  # where Prepare's copies go
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,11 @@ class Storage(Construct):
                 s3.LifecycleRule(
                     id="expire-inputs",
                     prefix="inputs/",
+                    expiration=cdk.Duration.days(config.input_expiry_days),
+                ),
+                s3.LifecycleRule(  # the converted copies Prepare made: only their job reads them
+                    id="expire-prepared",
+                    prefix=PREPARED_PREFIX,
                     expiration=cdk.Duration.days(config.input_expiry_days),
                 ),
                 s3.LifecycleRule(

@@ -1,7 +1,8 @@
-"""The job state machine (DESIGN §2): the line (WaitForAdmission, paused on a task token until the
-dispatcher admits the job), Submit, an adaptive Wait, Poll and a Choice; bounded resubmission; retries
-with backoff and jitter on the retryable error classes only; every failure caught into one path;
-exactly one terminal event per job."""
+"""The job state machine (DESIGN §2): Prepare (the inputs probed, refused or normalised before the job
+waits or pays), the line (WaitForAdmission, paused on a task token until the dispatcher admits the
+job), Submit, an adaptive Wait, Poll and a Choice; bounded resubmission; retries with backoff and
+jitter on the retryable error classes only; every failure caught into one path; exactly one terminal
+event per job."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -39,6 +41,7 @@ RETRIES = [(THROTTLED, 5, UNTIL_DEADLINE, 120), (UNAVAILABLE, 3, 5, 60)]
 @dataclass(frozen=True)
 class WorkflowProps(PipelineResources):
     functions: WorkflowFunctions  # the tasks
+    prepare: lambda_.IFunction  # the first task (infra/preparation.py)
 
 
 class JobWorkflow(Construct):
@@ -46,6 +49,9 @@ class JobWorkflow(Construct):
         super().__init__(scope, construct_id)
         config, functions, bus = props.config, props.functions, props.bus
 
+        # First the inputs, before the job waits for capacity (or, later, in line): what cannot work is
+        # refused unpaid, what the service dislikes is converted; the job's record keeps the outcome.
+        prepare = self._invoke("Prepare", props.prepare, result_path=sfn.JsonPath.DISCARD)
         line = self._line(functions, config)
         submit = self._invoke("Submit", functions.submit, result_path="$.cursor")
         wait = sfn.Wait(self, "WaitBeforePoll", time=sfn.WaitTime.seconds_path("$.cursor.wait_seconds"))
@@ -101,6 +107,7 @@ class JobWorkflow(Construct):
         # A copy that ran out of time is paid work: try again (the copy is idempotent; what a timed-out
         # run uploaded is aborted by the bucket's lifecycle rule, and its finished object is this job's).
         self._retry(copy, TIMED_OUT, interval=5, attempts=2, max_delay=60)
+        self._retry(prepare, [ErrorName.INPUT_UNREADABLE], interval=3, attempts=2, max_delay=30)
         # A job that already ended (cancelled through the API) announces nothing more: one terminal event.
         # Succeed, not Fail: a cancellation is not a failed execution (the ExecutionsFailed alarm).
         already_finished = sfn.Succeed(
@@ -124,7 +131,7 @@ class JobWorkflow(Construct):
         line.add_catch(
             line_timed_out.next(failure_path), errors=[ErrorName.STATES_TIMEOUT], result_path="$.error"
         )
-        for step in (line, submit, poll, copy):
+        for step in (prepare, line, submit, poll, copy):
             step.add_catch(failure_path, errors=["States.ALL"], result_path="$.error")
 
         resubmit = sfn.Condition.and_(
@@ -153,7 +160,7 @@ class JobWorkflow(Construct):
             .otherwise(task_lost.next(failure_path))
         )
         wait.next(poll).next(status)
-        definition = line.next(submit).next(wait)
+        definition = prepare.next(line).next(submit).next(wait)
 
         self.state_machine = sfn.StateMachine(
             self,

@@ -1,5 +1,5 @@
-"""Prepare (Step Functions task): probe the job's inputs before paying, refuse what cannot work, and
-convert what the service dislikes into its recommended ranges. Not yet a state of the workflow."""
+"""Prepare (Step Functions task, the first): probe the job's inputs before paying, refuse what cannot
+work, and convert what the service dislikes into its recommended ranges."""
 
 from __future__ import annotations
 

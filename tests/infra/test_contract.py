@@ -66,6 +66,7 @@ def test_every_error_name_in_the_definition_is_the_contracts(definition: dict[st
         ErrorName.UNAVAILABLE,
         ErrorName.RESULT_DOWNLOAD,
         ErrorName.SUBMIT_DEFERRED,
+        ErrorName.INPUT_UNREADABLE,
     }
     assert {ErrorName.LAMBDA_THROTTLED, ErrorName.LAMBDA_TIMED_OUT, ErrorName.STATES_TIMEOUT} <= matched
     raised = {state["Parameters"]["Error"] for state in states if "Error" in state.get("Parameters", {})}

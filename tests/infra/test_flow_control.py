@@ -20,7 +20,7 @@ def test_lambda_throttling_is_retried_on_every_lambda_task(definition: dict[str,
         for name, state in definition["States"].items()
         if state["Type"] == "Task" and "states:::" not in state["Resource"]  # not a service integration
     }
-    assert set(lambda_tasks) == {"Submit", "Poll", "CopyResult", "RecordFailure"}
+    assert set(lambda_tasks) == {"Prepare", "Submit", "Poll", "CopyResult", "RecordFailure"}
     for name, state in lambda_tasks.items():
         [retry] = [r for r in state["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
         assert retry["MaxAttempts"] == UNTIL_DEADLINE, name  # only the deadline (the timeout) ends it
@@ -33,7 +33,8 @@ def test_lambda_throttling_is_retried_on_every_lambda_task(definition: dict[str,
 def test_a_job_without_capacity_waits_in_the_line_paused_on_a_task_token(definition: dict[str, Any]) -> None:
     states = definition["States"]
     line = states["WaitForAdmission"]
-    assert definition["StartAt"] == "WaitForAdmission"
+    assert definition["StartAt"] == "Prepare"  # the inputs first: a refused job takes no place in line
+    assert states["Prepare"]["Next"] == "WaitForAdmission"
     assert line["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
     assert line["Parameters"]["Payload"] == {"state.$": "$", "token.$": "$$.Task.Token"}
     assert line["ResultPath"] == "$.admission"
@@ -43,11 +44,11 @@ def test_a_job_without_capacity_waits_in_the_line_paused_on_a_task_token(definit
     assert timed_out == {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "LineTimedOut"}
     assert states["LineTimedOut"]["Parameters"]["Error"] == "JobQueueTimeoutError"
     assert states["LineTimedOut"]["Next"] == everything["Next"] == "RecordFailure"
-    # No loop for capacity: nothing leads back to Submit or to the line.
+    # No loop for capacity: nothing leads back to Submit or to the line (Prepare, first, leads to it).
     assert not [
         name
         for name, state in states.items()
-        if state.get("Next") in ("Submit", "WaitForAdmission") and name != "WaitForAdmission"
+        if state.get("Next") in ("Submit", "WaitForAdmission") and name not in ("WaitForAdmission", "Prepare")
     ]
     assert "WaitForCapacity" not in states
     # A submission deferred for the rate, or throttled by others, is retried as long as the deadline allows.

@@ -39,8 +39,8 @@ def policies_by_function(resources: dict[str, Any]) -> dict[str, list[dict[str, 
         if resource["Type"] != "AWS::IAM::Policy":
             continue
         roles = json.dumps(resource["Properties"]["Roles"])
-        for name in ("dispatch", "submit", "poll", "copyresult", "recordfailure", "start", "api"):
-            if f"Functions{name}role" in roles:
+        for name in ("dispatch", "submit", "poll", "copyresult", "recordfailure", "start", "api", "prepare"):
+            if f"Functions{name}role" in roles or f"Preparation{name}role" in roles:
                 out.setdefault(name, []).extend(resource["Properties"]["PolicyDocument"]["Statement"])
     return out
 
@@ -102,6 +102,7 @@ def test_the_bucket_is_private_encrypted_tls_only_and_cleans_up(template: Templa
                     [
                         Match.object_like({"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}),
                         Match.object_like({"Prefix": "inputs/", "ExpirationInDays": 30}),
+                        Match.object_like({"Prefix": "prepared/", "ExpirationInDays": 30}),
                     ]
                 )
             },
@@ -143,6 +144,12 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
         "s3:AbortMultipartUpload",
         "s3:GetObject",
         "s3:ListBucket",
+    }
+    # Prepare reads inputs through the input reader role too; it writes its copies under prepared/, and
+    # records a job started directly (its request in the state): it runs first.
+    assert granted["prepare"] == creates | {"sts:AssumeRole"} | logs | xray | {
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
     }
     # Taking jobs out of the line (their entries in the job table) is a delete; nothing else deletes.
     assert granted["recordfailure"] == item_actions | logs | xray | {"dynamodb:DeleteItem"}
@@ -190,7 +197,14 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
                 resource = json.dumps(statement["Resource"])
                 assert any(
                     p in resource
-                    for p in ("/outputs/*", "/jobs/*", "/jobs/batches/*", "/rejections/*", "/inputs/*")
+                    for p in (
+                        "/outputs/*",
+                        "/jobs/*",
+                        "/jobs/batches/*",
+                        "/rejections/*",
+                        "/inputs/*",
+                        "/prepared/*",
+                    )
                 ) or (name == "submit"), f"{name}: S3 scope {resource}"
 
 
@@ -213,8 +227,14 @@ def test_retries_only_on_retryable_errors_with_backoff_and_jitter(definition: di
 
 def test_the_shape_of_the_loop(definition: dict[str, Any]) -> None:
     states = definition["States"]
-    assert definition["StartAt"] == "WaitForAdmission"  # the line (tests/infra/test_flow_control.py)
-    assert states["WaitForAdmission"]["Next"] == "Submit"
+    # The inputs are judged before the job waits in the line or pays; whatever Prepare raises ends in the
+    # failure path.
+    assert definition["StartAt"] == "Prepare"
+    assert states["Prepare"]["Next"] == "WaitForAdmission"
+    assert states["Prepare"]["ResultPath"] is None, "the outcome is on the job's record, not in the state"
+    assert [c["Next"] for c in states["Prepare"]["Catch"]] == ["RecordFailure"]
+    assert any("InputUnreadableError" in r["ErrorEquals"] for r in states["Prepare"]["Retry"])
+    assert states["WaitForAdmission"]["Next"] == "Submit"  # the line (tests/infra/test_flow_control.py)
     assert states["Submit"]["Next"] == "WaitBeforePoll"
     assert states["WaitBeforePoll"]["SecondsPath"] == "$.cursor.wait_seconds"
     choices = json.dumps(states["TaskStatus"]["Choices"])
@@ -293,6 +313,12 @@ def test_context_changes_the_configuration(tmp_path: Path) -> None:
 def test_a_deadline_past_the_task_lifetime_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="12-hour"):
         build_app(outdir=str(tmp_path), nag=False, context={"lipsync:job_deadline_seconds": 12 * 3600})
+
+
+def test_an_unknown_input_spec_is_refused_at_synth(tmp_path: Path) -> None:
+    typo = '{"lite": {"max_fsp": 25}}'
+    with pytest.raises(ValueError, match="unknown input spec setting"):
+        build_app(outdir=str(tmp_path), nag=False, context={"lipsync:input_specs": typo})
 
 
 def test_every_api_method_requires_iam_and_validates(template: Template) -> None:

@@ -14,7 +14,9 @@ import botocore
 import pytest
 
 from infra.lambda_target import LambdaTarget
-from infra.layer_bundling import build_layer, build_powertools_layer
+from infra.layer_bundling import build_layer, build_media_layer, build_powertools_layer
+from infra.sources import FUNCTIONS_ROOT
+from lipsync.media.samples import make_talking_head
 from tests.support.scripted_server import Reply, scripted_server
 
 pytestmark = pytest.mark.slow
@@ -124,3 +126,57 @@ def test_our_own_powertools_layer_for_arm64_holds_arm64_code_compiled_for_the_ru
         [target.interpreter(), "-S", "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "0"
+
+
+# Lambda's quota on a function and its layers, unzipped (the API's own figure for "250 MB").
+LAMBDA_UNZIPPED_BYTES = 262_144_000
+
+
+@pytest.fixture(scope="module")
+def media_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    built = build_media_layer(tmp_path_factory.mktemp("media-layer"), target=TARGET)
+    return as_shipped(built, tmp_path_factory.mktemp("media-shipped"))
+
+
+def unzipped_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def test_the_media_layer_alone_probes_and_converts_with_the_runtimes_python(
+    media_layer: Path, layer: Path, tmp_path: Path
+) -> None:
+    video = make_talking_head(tmp_path / "face.mp4", seconds=0.5, fps=50, width=64, height=48)
+    script = f"""import sys; sys.path[:0] = [{str(media_layer)!r}, {str(layer)!r}]
+{COMPILED_HERE}
+from fractions import Fraction
+from pathlib import Path
+from lipsync_core.media.normalise import normalise_video
+from lipsync_core.media.probe import probe
+from lipsync_core.media.rules import VideoPlan
+copy = Path({str(tmp_path / "copy.mp4")!r})
+normalise_video(Path({str(video)!r}), copy, VideoPlan(64, 48, Fraction(25)))
+with copy.open("rb") as file:
+    info = probe(file, size=copy.stat().st_size, name="the copy")
+print(info.video.codec, info.video.fps, len(compiled))"""
+    out = subprocess.run(
+        [TARGET.interpreter(), "-S", "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == ["h264", "25.0", "0"]
+    assert not list(media_layer.glob("numpy*")), "the media layer needs no numpy"
+
+
+def test_prepare_and_its_layers_fit_lambdas_unzipped_limit(
+    media_layer: Path, layer: Path, tmp_path: Path
+) -> None:
+    # Powertools as our own layer holds what the managed one does (Powertools, the X-Ray SDK, pydantic).
+    target = LambdaTarget(powertools="bundled")
+    powertools = as_shipped(build_powertools_layer(tmp_path / "build", target=target), tmp_path)
+    parts = {
+        "media": media_layer,
+        "signing": layer,
+        "powertools": powertools,
+        "handler": FUNCTIONS_ROOT / "prepare",
+    }
+    sizes = {name: unzipped_bytes(folder) for name, folder in parts.items()}
+    assert sizes["media"] > 50_000_000, sizes  # FFmpeg's libraries are in it
+    assert sum(sizes.values()) < LAMBDA_UNZIPPED_BYTES * 0.8, sizes  # room for FFmpeg to grow

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ from tests.support.media import Media
 WORKFLOW_EMULATOR = ServiceConfig(
     queue_seconds=30, generating_base_seconds=60, generating_per_voice_second=10
 )
+# The test media is tiny (160x120) to keep the suite fast; under the reported minimum of 512 pixels,
+# every job would be scaled up first. The stacks here accept it; converting is tested on its own.
+TINY_MEDIA_SPECS = '{"lite": {"min_side": 96}, "basic": {"min_side": 96}}'
 
 
 @pytest.fixture(scope="session")
@@ -80,9 +84,26 @@ def pipeline(template_path: Path, media: Media) -> Iterator[Pipeline]:
             volc_credentials=emulator.principal,
             time_scale=0.0,
             on_wait=emulator.service.clock.advance,
+            environment={"INPUT_SPECS": TINY_MEDIA_SPECS},
         )
         try:
             local.start()
             yield Pipeline(local, emulator, media)
         finally:
             local.stop()
+
+
+@pytest.fixture
+def specs(pipeline: Pipeline) -> Iterator[Callable[[str], None]]:
+    """Sets ``INPUT_SPECS`` (the stack's input_specs: JSON overrides of the reported figures, "" for
+    the reported figures alone) for the functions, as their environment would."""
+    from lipsync_core.jobs import clients
+
+    before = os.environ.get("INPUT_SPECS", "")
+
+    def apply(value: str) -> None:
+        os.environ["INPUT_SPECS"] = value
+        clients.reset()  # the settings are cached per execution environment
+
+    yield apply
+    apply(before)

@@ -5,8 +5,6 @@ dislikes converted, checked by probing the converted files."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +45,6 @@ def probed(pipeline: Pipeline, key: str, tmp_path: Path) -> tuple[MediaInfo, Pat
         return probe(file, size=local.stat().st_size, name=key), local
 
 
-@pytest.fixture
-def specs(pipeline: Pipeline) -> Iterator[Any]:
-    """Sets ``INPUT_SPECS`` (the stack's input_specs) for the handler, as the function's environment."""
-
-    def apply(value: str) -> None:
-        os.environ["INPUT_SPECS"] = value
-        clients.reset()  # the settings are cached per execution environment
-
-    yield apply
-    os.environ["INPUT_SPECS"] = ""
-    clients.reset()
-
-
 @pytest.mark.parametrize(
     ("video", "audio", "reason"),
     [
@@ -80,7 +65,7 @@ def test_what_the_service_cannot_take_is_refused_unpaid(
     assert not [key for key in pipeline.objects() if key.startswith("prepared/")]
 
 
-def test_a_voice_longer_than_segments_allow_is_refused_and_one_over_a_task_needs_segments(
+def test_a_voice_longer_than_segments_allow_is_refused_and_one_over_a_task_until_segments_exist(
     pipeline: Pipeline, media: Media, specs: Any
 ) -> None:
     request = {"mode": "basic", "video": media.url("face.mp4"), "audio": media.url("voice.wav")}
@@ -88,15 +73,16 @@ def test_a_voice_longer_than_segments_allow_is_refused_and_one_over_a_task_needs
     with pytest.raises(InputRefusedError, match=r"the voice lasts 2\.0 s; segments take at most 1\.9 s"):
         prepare(pipeline, "too-long", request)
     specs('{"basic": {"max_voice_seconds": 1.5, "min_side": 8}}')
-    answer = prepare(pipeline, "needs-segments", request)
-    assert answer["needs_segments"] is True
-    assert "over one task's 1.5 s: it needs segments" in answer["notes"][0]
+    needs_segments = r"the voice lasts 2\.0 s, over one task's 1\.5 s: it needs segments, which this pipeline"
+    with pytest.raises(InputRefusedError, match=needs_segments):
+        prepare(pipeline, "needs-segments", request)
     assert pipeline.emulator.admin.submissions()["total"] == 0
 
 
 def test_a_4k_60fps_clip_and_a_44khz_mp3_are_converted_into_the_recommended_ranges(
-    pipeline: Pipeline, media: Media, tmp_path: Path
+    pipeline: Pipeline, media: Media, tmp_path: Path, specs: Any
 ) -> None:
+    specs("")  # the reported figures
     clip = make_indexed_video(tmp_path / "4k.mp4", frames=6, fps=60, width=3840, height=2160)
     make_mp3(media.root / "voice 44k.mp3", seconds=1.5)
     request = {
@@ -140,8 +126,9 @@ def test_a_4k_60fps_clip_and_a_44khz_mp3_are_converted_into_the_recommended_rang
 
 
 def test_inputs_inside_the_ranges_are_kept_and_normalize_false_keeps_any(
-    pipeline: Pipeline, media: Media, tmp_path: Path
+    pipeline: Pipeline, media: Media, specs: Any
 ) -> None:
+    specs("")  # the reported figures: 160x120 is under the recommended 512 pixels
     make_indexed_video(media.root / "square.mp4", frames=3, fps=25, width=512, height=512)
     request = {"mode": "lite", "video": media.url("square.mp4"), "audio": media.url("voice.wav")}
     kept = prepare(pipeline, "in-range", request)

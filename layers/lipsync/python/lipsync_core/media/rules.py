@@ -11,7 +11,7 @@ none of them in the contract: each is a setting, per mode, with the reported val
   duration inexact by tens of milliseconds, which segments and their join cannot afford;
   ``exact_voice``) becomes 16-bit WAV at a rate inside the range;
 * noted: a video over 60 s (recommended, not required; long inputs are split into segments), a voice
-  over one task's limit (``needs_segments``).
+  over one task's limit (``needs_segments``; refused until segments are made).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from lipsync_core.volc.models import Mode
+
+from .errors import MediaError
 
 if TYPE_CHECKING:  # the probe imports PyAV, which the functions reading these settings do not load
     from .probe import MediaInfo
@@ -106,21 +108,26 @@ class Verdict:
     notes: list[str]
     video: VideoPlan | None  # None: the video is used as it is
     audio: AudioPlan | None
-    needs_segments: bool
+    segments_note: str | None = None  # why the voice needs segments, when it does
 
     @property
     def refused(self) -> bool:
         return bool(self.refusals)
 
     @property
+    def needs_segments(self) -> bool:
+        return self.segments_note is not None
+
+    @property
     def changes(self) -> list[str]:
         return self.video_changes + self.audio_changes
 
 
-def judge(video: MediaInfo, voice: MediaInfo, spec: InputSpec) -> Verdict:
-    refusals = [*_refusals(video, voice, spec)]
-    if refusals:
-        return Verdict(refusals, [], [], [], None, None, False)
+def judge(video: MediaInfo | MediaError, voice: MediaInfo | MediaError, spec: InputSpec) -> Verdict:
+    """Each input as probed, or why it could not be read: every reason to refuse them is given at once."""
+    refusals = [*_video_refusals(video), *_voice_refusals(voice, spec)]
+    if isinstance(video, MediaError) or isinstance(voice, MediaError) or refusals:
+        return Verdict(refusals, [], [], [], None, None)
     video_changes, video_plan = _video_changes(video, spec)
     audio_changes, audio_plan = _audio_changes(voice, spec)
     voice_seconds = _seconds(voice)
@@ -128,13 +135,14 @@ def judge(video: MediaInfo, voice: MediaInfo, spec: InputSpec) -> Verdict:
     if (video.duration or 0) > spec.recommended_video_seconds:
         recommended = spec.recommended_video_seconds
         notes.append(f"the video lasts {video.duration:.1f} s; under {recommended:g} s is recommended")
-    needs_segments = voice_seconds > spec.max_voice_seconds
-    if needs_segments:
+    segments_note = None
+    if voice_seconds > spec.max_voice_seconds:
         one_task = spec.max_voice_seconds
-        notes.append(
+        segments_note = (
             f"the voice lasts {voice_seconds:.1f} s, over one task's {one_task:g} s: it needs segments"
         )
-    return Verdict([], video_changes, audio_changes, notes, video_plan, audio_plan, needs_segments)
+        notes.append(segments_note)
+    return Verdict([], video_changes, audio_changes, notes, video_plan, audio_plan, segments_note)
 
 
 def _seconds(info: MediaInfo) -> float:
@@ -142,27 +150,29 @@ def _seconds(info: MediaInfo) -> float:
     return float((stream.duration if stream else None) or info.duration or 0.0)
 
 
-def _refusals(video: MediaInfo, voice: MediaInfo, spec: InputSpec) -> list[str]:
-    refusals = []
+def _video_refusals(video: MediaInfo | MediaError) -> list[str]:
+    if isinstance(video, MediaError):
+        return [video.message]
     if video.video is None:
-        refusals.append("the video has no video stream")
-    elif not video.video.decodable:
-        refusals.append(f"the video's first frame does not decode ({video.video.error})")
+        return ["the video has no video stream"]
+    if not video.video.decodable:
+        return [f"the video's first frame does not decode ({video.video.error})"]
+    return []
+
+
+def _voice_refusals(voice: MediaInfo | MediaError, spec: InputSpec) -> list[str]:
+    if isinstance(voice, MediaError):
+        return [voice.message]
     if voice.audio is None:
-        refusals.append("the voice has no audio stream")
-    elif not voice.audio.decodable:
-        refusals.append(f"the voice's first frame does not decode ({voice.audio.error})")
-    if voice.audio is not None and voice.audio.decodable:
-        seconds = _seconds(voice)
-        if seconds < spec.min_voice_seconds:
-            refusals.append(
-                f"the voice lasts {seconds:.2f} s; the service needs at least {spec.min_voice_seconds:g} s"
-            )
-        if seconds > spec.max_total_voice_seconds:
-            refusals.append(
-                f"the voice lasts {seconds:.1f} s; segments take at most {spec.max_total_voice_seconds:g} s"
-            )
-    return refusals
+        return ["the voice has no audio stream"]
+    if not voice.audio.decodable:
+        return [f"the voice's first frame does not decode ({voice.audio.error})"]
+    seconds = _seconds(voice)
+    if seconds < spec.min_voice_seconds:
+        return [f"the voice lasts {seconds:.2f} s; the service needs at least {spec.min_voice_seconds:g} s"]
+    if seconds > spec.max_total_voice_seconds:
+        return [f"the voice lasts {seconds:.1f} s; segments take at most {spec.max_total_voice_seconds:g} s"]
+    return []
 
 
 def _video_changes(info: MediaInfo, spec: InputSpec) -> tuple[list[str], VideoPlan | None]:

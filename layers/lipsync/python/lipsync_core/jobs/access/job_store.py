@@ -26,7 +26,7 @@ from lipsync_core.jobs.domain.errors import (
     JobConflictError,
     JobNotFoundError,
 )
-from lipsync_core.jobs.domain.models import JOB_ID_PATTERN, JobRequest, WebhookTarget
+from lipsync_core.jobs.domain.models import JOB_ID_PATTERN, JobRequest, PreparedInputs, WebhookTarget
 from lipsync_core.jobs.domain.records import BatchRecord, JobRecord, iso_now
 
 from .dynamo import conditional_failed, from_dynamo, to_dynamo
@@ -178,6 +178,26 @@ class JobStore:
                 ExpressionAttributeValues={":submission": submission, ":task": task_id, ":now": now},
             )
             return False
+        return True
+
+    def record_inputs(self, job_id: str, inputs: PreparedInputs) -> bool:
+        """What Prepare found and chose to send; False when the job had already ended."""
+        try:
+            self.table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression="SET inputs = :inputs, updated_at = :now",
+                ConditionExpression=f"attribute_exists(job_id) AND {_NOT_TERMINAL}",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":inputs": to_dynamo(inputs.model_dump(mode="json", exclude_none=True)),
+                    ":now": iso_now(),
+                    **_TERMINAL_VALUES,
+                },
+            )
+        except ClientError as error:
+            if conditional_failed(error):
+                return False
+            raise
         return True
 
     def record_poll(

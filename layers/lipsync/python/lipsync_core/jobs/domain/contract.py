@@ -13,6 +13,7 @@ from typing import Final, Literal, cast, get_args
 from lipsync_core.volc.errors import VolcThrottledError, VolcUnavailableError
 
 from .errors import (
+    InputUnreadableError,
     JobDeadlineExceededError,
     JobQueueTimeoutError,
     ResultDownloadError,
@@ -54,6 +55,7 @@ class ErrorName:
     RESULT_DOWNLOAD: Final = ResultDownloadError.__name__
     TASK_LOST: Final = TaskLostError.__name__
     DEADLINE_EXCEEDED: Final = JobDeadlineExceededError.__name__
+    INPUT_UNREADABLE: Final = InputUnreadableError.__name__
     QUEUE_TIMEOUT: Final = JobQueueTimeoutError.__name__
     SUBMIT_DEFERRED: Final = SubmitDeferredError.__name__
     STATES_TIMEOUT: Final = "States.Timeout"  # Step Functions' own: a task ran past its TimeoutSeconds

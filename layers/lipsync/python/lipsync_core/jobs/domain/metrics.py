@@ -27,3 +27,5 @@ LINE_LENGTH = "LineLength"
 OLDEST_WAIT = "OldestWaitSeconds"
 SLOTS_HELD = "SlotsHeld"
 SLOT_UTILISATION = "SlotUtilisation"
+INPUTS_REFUSED = "InputsRefused"  # jobs Prepare refused (nothing paid)
+INPUTS_NORMALISED = "InputsNormalised"  # jobs whose inputs Prepare converted

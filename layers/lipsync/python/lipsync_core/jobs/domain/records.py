@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lipsync_core.volc.models import Mode
 
 from .contract import TERMINAL_STATUSES, JobStatus, Status
-from .models import CopiedResult, JobRequest, Priority
+from .models import CopiedResult, JobRequest, MediaRef, PreparedInputs, Priority
 
 
 def iso_now() -> str:
@@ -65,6 +65,15 @@ class JobRecord(_Stored):
     history: list[HistoryEntry] = Field(default_factory=list)
     output: CopiedResult | None = None
     error: dict[str, Any] | None = None  # the failure as announced: name, message, retryable, code...
+    inputs: PreparedInputs | None = None  # what Prepare found, changed and chose to send
+
+    @property
+    def inputs_to_submit(self) -> tuple[MediaRef, MediaRef]:
+        """The video and the voice to send: as Prepare chose them (normalised copies or the originals),
+        or as requested for a job recorded before Prepare existed."""
+        if self.inputs is None:
+            return self.request.video, self.request.audio
+        return self.inputs.video.input, self.inputs.audio.input
 
     @property
     def terminal(self) -> bool:

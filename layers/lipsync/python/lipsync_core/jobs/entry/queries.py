@@ -29,6 +29,7 @@ PUBLIC_FIELDS = (
     "finished_at",
     "error",
     "output",
+    "inputs",  # what Prepare found in the inputs, what it changed, what was sent
     "history",
 )
 

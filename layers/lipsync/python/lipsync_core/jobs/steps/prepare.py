@@ -1,9 +1,10 @@
-"""Prepare: look at the inputs before anything is paid for. Each is probed from its headers (ranged reads
-of S3 or the URL), judged against the mode's recommended ranges (``lipsync_core.media.rules``), refused
-when the service cannot take it (``InputRefusedError``, with every reason), and, when the request allows
-it (``normalize``, on by default), converted into those ranges: the copies go under the bucket's
-``prepared/<job_id>/`` and are what Submit should send. Not yet a state of the workflow: it is wired in
-(before the line) together with segments of long voices."""
+"""Prepare, the workflow's first state: look at the inputs before the job waits for capacity or anything
+is paid for. Each is probed from its headers (ranged reads of S3 or the URL), judged against the mode's
+recommended ranges (``lipsync_core.media.rules``), refused when the service cannot take it
+(``InputRefusedError``, with every reason), and, when the request allows it (``normalize``, on by
+default), converted into those ranges: the copies go under the bucket's ``prepared/<job_id>/``. What was
+found, what was changed and what is to be sent are recorded on the job (``inputs``), where Submit and
+``GET /jobs/{id}`` read them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from typing import Any
 from lipsync_core.jobs.access.media_sources import download, open_input
 from lipsync_core.jobs.access.presigning import input_reader
 from lipsync_core.jobs.access.result_urls import UrlPolicy
-from lipsync_core.jobs.domain.errors import InputRefusedError
+from lipsync_core.jobs.domain import metrics as m
+from lipsync_core.jobs.domain.errors import InputRefusedError, JobAlreadyFinishedError
 from lipsync_core.jobs.domain.models import JobState, MediaRef, PreparedInputs, S3Location
 from lipsync_core.media.errors import MediaError
 from lipsync_core.media.normalise import normalise_audio, normalise_video
@@ -26,6 +28,9 @@ from .context import StepContext
 
 NAMES = {"video": "the video", "audio": "the voice"}
 PREPARED = {"video": ("video.mp4", "video/mp4"), "audio": ("audio.wav", "audio/wav")}
+# Segments of long voices come with the line (issue 20's second part); until then such a voice is
+# refused here rather than by the service.
+NO_SEGMENTS_YET = "which this pipeline does not make yet"
 
 
 def input_policy(allow_local: bool) -> UrlPolicy:
@@ -34,42 +39,58 @@ def input_policy(allow_local: bool) -> UrlPolicy:
 
 def prepare_job(state: JobState, context: StepContext, *, s3: Any, sts: Any = None) -> PreparedInputs:
     settings = context.settings
-    request = context.job(state.job_id).request
+    record = context.recorded(state)
+    if record.terminal:
+        raise JobAlreadyFinishedError(f"job {state.job_id} is already {record.status}")
+    if record.inputs is not None:  # a retry after the inputs were recorded: nothing to do again
+        return record.inputs
+    request = record.request
     reader, _ = input_reader(settings, s3, job_id=state.job_id, sts=sts)
     policy = input_policy(settings.allow_local_urls)
     refs = {"video": request.video, "audio": request.audio}
     found = {kind: _probe(ref, NAMES[kind], reader, policy) for kind, ref in refs.items()}
     verdict = judge(found["video"], found["audio"], settings.input_specs.of(request.mode))
     if verdict.refused:
+        context.metrics.add_metric(m.INPUTS_REFUSED, "Count", 1)
         raise InputRefusedError("; ".join(verdict.refusals))
+    if verdict.segments_note is not None:
+        context.metrics.add_metric(m.INPUTS_REFUSED, "Count", 1)
+        raise InputRefusedError(f"{verdict.segments_note}, {NO_SEGMENTS_YET}")
     converted = (
         _normalised(state.job_id, refs, verdict, reader, s3, policy, context) if request.normalize else {}
     )
+    if converted:
+        context.metrics.add_metric(m.INPUTS_NORMALISED, "Count", 1)
     notes = list(verdict.notes)
     if verdict.changes and not request.normalize:
         notes.append("not normalised (normalize is false): " + "; ".join(verdict.changes))
     changes = {"video": verdict.video_changes, "audio": verdict.audio_changes}
+    probes = {kind: info.to_dict() for kind, info in found.items() if isinstance(info, MediaInfo)}
     prepared = {
         kind: {
-            "probe": found[kind].to_dict(),
+            "probe": probes[kind],
             "input": converted.get(kind, ref).model_dump(exclude_none=True),
             "changes": changes[kind] if kind in converted else [],
         }
         for kind, ref in refs.items()
     }
     # The inputs' URLs passed the stack's URL policy at intake; validated again under the same policy.
-    return PreparedInputs.model_validate(
+    inputs = PreparedInputs.model_validate(
         {**prepared, "notes": notes, "needs_segments": verdict.needs_segments, "normalized": bool(converted)},
         context={"allow_http": settings.allow_local_urls},
     )
+    if not context.store.record_inputs(state.job_id, inputs):
+        raise JobAlreadyFinishedError(f"job {state.job_id} ended while its inputs were prepared")
+    return inputs
 
 
-def _probe(ref: MediaRef, name: str, reader: Any, policy: UrlPolicy) -> MediaInfo:
+def _probe(ref: MediaRef, name: str, reader: Any, policy: UrlPolicy) -> MediaInfo | MediaError:
+    """What ``ref`` holds, or why it cannot be read (a refusal: the judge gives every reason at once)."""
     source = open_input(ref, s3=reader, policy=policy)
     try:
         return probe(source, size=source.size, name=name)
     except MediaError as error:
-        raise InputRefusedError(error.message) from None
+        return error
 
 
 def _normalised(

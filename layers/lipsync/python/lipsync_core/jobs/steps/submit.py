@@ -70,7 +70,7 @@ def submit_job(state: JobState, context: StepContext, *, volc: VolcClient, s3: A
         )
     try:
         signer = input_signer(settings, s3, job_id=state.job_id)  # fresh URLs at every attempt
-        video, audio = signer.url(request.video), signer.url(request.audio)
+        video, audio = (signer.url(ref) for ref in record.inputs_to_submit)
         task = volc.submit_task(request.mode, video, audio, request.options)
     except VolcSubmitUnconfirmedError:
         raise  # the claim stays: the task may exist

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lipsync_core.jobs.domain.models import JobRequest, LineRequest
-from lipsync_core.jobs.domain.records import JobRecord, LineEntry, iso_now
+from lipsync_core.jobs.domain.models import LineRequest
+from lipsync_core.jobs.domain.records import LineEntry, iso_now
 
 from .context import StepContext
 from .dispatch import Dispatcher
@@ -15,7 +15,7 @@ from .dispatch import Dispatcher
 
 def enter_line(request: LineRequest, context: StepContext, dispatcher: Dispatcher) -> dict[str, Any]:
     state = request.state
-    record = _job(state.job_id, state.request, context)
+    record = context.recorded(state)
     if record.terminal:  # cancelled before it reached the line: its execution is being stopped
         return {"job_id": state.job_id, "entered": False, "status": record.status}
     entry = context.line.enter(
@@ -30,12 +30,3 @@ def enter_line(request: LineRequest, context: StepContext, dispatcher: Dispatche
     )
     run = dispatcher.run(entry.mode)
     return {"job_id": state.job_id, "entered": True, "holder": entry.holder, "admitted": run.admitted}
-
-
-def _job(job_id: str, raw: dict[str, Any] | None, context: StepContext) -> JobRecord:
-    """The job's record; a job started directly (its request in the state) is recorded first."""
-    if raw is None:
-        return context.job(job_id)
-    request = JobRequest.under_policy(raw, allow_http=context.settings.allow_local_urls)
-    record, _ = context.store.create(job_id, request)
-    return record

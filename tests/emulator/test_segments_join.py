@@ -105,30 +105,23 @@ def test_a_long_basic_pair_is_cut_at_the_same_instants_and_joins_back_to_the_sou
 
 
 def test_a_result_that_does_not_fit_its_voice_is_refused(voice: Path, tmp_path: Path) -> None:
-    template = make_indexed_video(tmp_path / "template.mp4", frames=10, fps=10)
-    short = tmp_path / "short.mp4"
-    render(
-        template,
-        make_phrases(tmp_path / "v.wav", seconds=1.0, pauses=[]),
-        short,
-        retime=Rendering.LOOP,
-        mark=False,
-    )
+    short = looped_result(tmp_path, seconds=1.0)
     with pytest.raises(JoinError, match="segment 0's result has 10 frames where its voice needs 20"):
         join([short], [20], voice, tmp_path / "joined.mp4", fps=FPS)
 
 
 def test_a_result_one_frame_short_is_held_and_reported(tmp_path: Path) -> None:
-    template = make_indexed_video(tmp_path / "template.mp4", frames=10, fps=10)
     voice = make_phrases(tmp_path / "v.wav", seconds=1.0, pauses=[])
-    part = tmp_path / "part.mp4"
-    render(
-        template,
-        make_phrases(tmp_path / "p.wav", seconds=0.9, pauses=[]),
-        part,
-        retime=Rendering.LOOP,
-        mark=False,
-    )
+    part = looped_result(tmp_path, seconds=0.9)
     report = join([part], [10], voice, tmp_path / "joined.mp4", fps=FPS)
     assert report.adjusted == {0: 1}
     assert source_indices(tmp_path / "joined.mp4", skip_top_rows=0) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 8]
+
+
+def looped_result(folder: Path, *, seconds: float) -> Path:
+    """What the renderer makes of ``seconds`` of voice on the 10-frame template (10 frames a second)."""
+    template = make_indexed_video(folder / "template.mp4", frames=10, fps=10)
+    voice = make_phrases(folder / f"voice-{seconds}.wav", seconds=seconds, pauses=[])
+    result = folder / f"result-{seconds}.mp4"
+    render(template, voice, result, retime=Rendering.LOOP, mark=False)
+    return result

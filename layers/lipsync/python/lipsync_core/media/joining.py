@@ -18,7 +18,7 @@ from typing import Any
 
 import av
 
-from .normalise import _AudioEncoder
+from .normalise import AudioEncoder
 from .pictures import PictureTrack
 
 TOLERATED_FRAMES = 1
@@ -111,7 +111,7 @@ class _Voice:
         stream = container.streams.audio[0]
         self.rate: int = stream.codec_context.sample_rate
         self.frames = container.decode(stream)
-        self.encoder = _AudioEncoder(out, "aac", self.rate)
+        self.encoder = AudioEncoder(out, "aac", self.rate)
         self.samples = 0
 
     def until(self, seconds: Fraction | float) -> None:

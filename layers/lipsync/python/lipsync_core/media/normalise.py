@@ -26,7 +26,7 @@ def normalise_video(source: Path, destination: Path, plan: VideoPlan) -> None:
         video_out.width, video_out.height, video_out.pix_fmt = plan.width, plan.height, "yuv420p"
         video_out.options = {"preset": VIDEO_PRESET, "crf": VIDEO_CRF}
         graph = _video_graph(video_in, plan)
-        audio = _AudioEncoder(out, "aac", audio_in.codec_context.sample_rate) if audio_in else None
+        audio = AudioEncoder(out, "aac", audio_in.codec_context.sample_rate) if audio_in else None
         streams = [video_in] + ([audio_in] if audio_in else [])
         for frame in container.decode(*streams):
             if isinstance(frame, av.VideoFrame):
@@ -45,7 +45,7 @@ def normalise_video(source: Path, destination: Path, plan: VideoPlan) -> None:
 def normalise_audio(source: Path, destination: Path, plan: AudioPlan) -> None:
     partial = destination.with_name(destination.name + ".part")
     with av.open(str(source)) as container, av.open(str(partial), "w", format="wav") as out:
-        encoder = _AudioEncoder(out, "pcm_s16le", plan.sample_rate)
+        encoder = AudioEncoder(out, "pcm_s16le", plan.sample_rate)
         for frame in container.decode(container.streams.audio[0]):
             encoder.add(frame)
         encoder.finish()
@@ -77,7 +77,7 @@ def _drain_video(graph: Any, out: Any, stream: Any) -> None:
         out.mux(stream.encode(frame))
 
 
-class _AudioEncoder:
+class AudioEncoder:
     """Resample to the stream's rate and layout, then encode in the frame size the codec wants."""
 
     def __init__(self, out: Any, codec: str, rate: int) -> None:

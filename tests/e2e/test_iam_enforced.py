@@ -34,7 +34,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def submitted(runtime: LocalRuntime, media: dict[str, Path] | None = None) -> requests.Response:
     """A job asked for through the API, its inputs uploaded first (placeholders where the job is
-    expected to fail before the service reads them)."""
+    expected to fail before anything reads them)."""
     assert runtime.endpoints
     bucket = runtime.endpoints.bucket
     s3 = runtime.client("s3")
@@ -59,12 +59,12 @@ def submitted(runtime: LocalRuntime, media: dict[str, Path] | None = None) -> re
     ],
 )
 def test_a_permission_taken_from_the_template_fails_the_job_with_access_denied(
-    tmp_path: Path, role: str, action: str
+    tmp_path: Path, media: dict[str, Path], role: str, action: str
 ) -> None:
     # Given the local stack from a template without one permission the job's path needs
     with runtime_without(tmp_path, role, action) as runtime:
-        # When a job is asked for
-        answer = submitted(runtime)
+        # When a job is asked for, with inputs Prepare can read and judge fit
+        answer = submitted(runtime, media)
         assert answer.status_code == 202, answer.text
         event = runtime.wait_for_terminal_event(answer.json()["job_id"], timeout=90)
         # Then it fails, and the one refusal was that permission, answered as AWS answers it

@@ -20,6 +20,7 @@ from lipsync.local.lambda_functions import FunctionRegistry
 from lipsync.local.moto_patches import MotoPatches
 from lipsync.local.moto_server import quick_stop_moto_server
 from lipsync.local.seams import Seams
+from tests.support.media import Media
 from tests.support.templates import runtime_from, with_timeout
 
 pytestmark = pytest.mark.xdist_group("e2e")  # moto's backends are process-wide
@@ -136,7 +137,7 @@ def test_step_functions_fails_a_state_over_256_kib_with_data_limit_exceeded(aws:
 
 
 def test_a_step_that_outlives_its_functions_timeout_fails_the_job_with_sandbox_timedout(
-    tmp_path: Path,
+    tmp_path: Path, media: Media
 ) -> None:
     # Given the stack with Submit's timeout at 1 s, and a provider that takes 5 s to answer a submission
     with runtime_from(tmp_path, with_timeout("Functionssubmit", 1)) as runtime:
@@ -144,8 +145,8 @@ def test_a_step_that_outlives_its_functions_timeout_fails_the_job_with_sandbox_t
         runtime.emulator.admin.add_faults({"fault": "slow", "delay": 5, "count": 1, "action": "CVSubmitTask"})
         request = {
             "mode": "lite",
-            "video": "https://media.example/v.mp4",
-            "audio": "https://media.example/a.wav",
+            "video": media.url("face.mp4"),
+            "audio": media.url("voice.wav"),
         }
         # When a job is asked for
         answer = requests.post(f"{runtime.endpoints.api}/jobs", json=request, timeout=30)

@@ -50,6 +50,8 @@ class StackConfig:
     # /tmp holds an input and its converted copy.
     prepare_memory_mb: int = 3008
     prepare_storage_mb: int = 4096
+    # JoinSegments decodes every segment's result and encodes the job's (CPU-bound, as Prepare).
+    join_memory_mb: int = 3008
     # The inputs' recommended ranges per mode, as JSON overrides of the integrators' figures
     # (lipsync_core.media.rules.InputSpec), e.g. {"basic": {"max_fps": 25}}.
     input_specs: str = ""

@@ -91,7 +91,12 @@ class LipSyncPipeline(Construct):
         self.workflow = JobWorkflow(
             self,
             "Workflow",
-            WorkflowProps(**shared, functions=self.functions, prepare=self.preparation.function),
+            WorkflowProps(
+                **shared,
+                functions=self.functions,
+                prepare=self.preparation.function,
+                join=self.preparation.join,
+            ),
         )
         state_machine = self.workflow.state_machine
         self.entry_functions = EntryFunctions(

@@ -11,11 +11,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lipsync_core.jobs.access.line import INDEX as LINE_INDEX
+from lipsync_core.jobs.domain.segmenting import PARTS_FOLDER
 from lipsync_core.jobs.domain.settings import Settings
 
 from .config import StackConfig
 
 PREPARED_PREFIX = Settings.model_fields["prepared_prefix"].default  # where Prepare's copies go
+SEGMENT_PARTS = PARTS_FOLDER  # under the output prefix: segments' results until the join removes them
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,11 @@ class Storage(Construct):
                 s3.LifecycleRule(  # the converted copies Prepare made: only their job reads them
                     id="expire-prepared",
                     prefix=PREPARED_PREFIX,
+                    expiration=cdk.Duration.days(config.input_expiry_days),
+                ),
+                s3.LifecycleRule(  # segments' results a failed or cancelled job left (the join removes them)
+                    id="expire-segment-parts",
+                    prefix=f"{config.output_prefix}{SEGMENT_PARTS}",
                     expiration=cdk.Duration.days(config.input_expiry_days),
                 ),
                 s3.LifecycleRule(

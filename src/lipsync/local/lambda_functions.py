@@ -7,6 +7,7 @@ Lambda's own limits hold: an invocation that runs past its function's timeout fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
@@ -84,24 +85,30 @@ class LocalFunction:
         return self.load()
 
     def __call__(self, event: Any, context: Any) -> Any:
-        try:
-            return within(self.timeout, self._run, event, context)
-        except TimeoutError:
-            raise FunctionError(
-                "Sandbox.Timedout", f"Task timed out after {self.timeout:.2f} seconds"
-            ) from None
-
-    def _run(self, event: Any, context: Any) -> Any:
+        """The invocation, timed as Lambda times it: from the handler's call, not while an environment
+        is made (Lambda's init phase is not the invocation's time) or waited for (Lambda would make
+        another). An environment that timed out is abandoned, as Lambda ends its sandbox."""
         handler = self._take()
-        try:
-            with acting_as(self.credentials):
-                if self.serial:
-                    with self.serial_lock:
-                        return handler(event, context)
-                return handler(event, context)
-        finally:
-            with self.lock:
-                self.idle.append(handler)
+        with self.serial_lock if self.serial else contextlib.nullcontext():
+            try:
+                result = within(self.timeout, self._run, handler, event, context)
+            except TimeoutError:
+                raise FunctionError(
+                    "Sandbox.Timedout", f"Task timed out after {self.timeout:.2f} seconds"
+                ) from None
+            except BaseException:
+                self._give_back(handler)
+                raise
+        self._give_back(handler)
+        return result
+
+    def _run(self, handler: Handler, event: Any, context: Any) -> Any:
+        with acting_as(self.credentials):
+            return handler(event, context)
+
+    def _give_back(self, handler: Handler) -> None:
+        with self.lock:
+            self.idle.append(handler)
 
     def context(self, invoked_arn: str = "") -> LambdaContext:
         return LambdaContext(

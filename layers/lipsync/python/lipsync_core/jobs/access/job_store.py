@@ -26,8 +26,9 @@ from lipsync_core.jobs.domain.errors import (
     JobConflictError,
     JobNotFoundError,
 )
-from lipsync_core.jobs.domain.models import JOB_ID_PATTERN, JobRequest, PreparedInputs, WebhookTarget
+from lipsync_core.jobs.domain.models import RECORD_ID_PATTERN, JobRequest, PreparedInputs, WebhookTarget
 from lipsync_core.jobs.domain.records import BatchRecord, JobRecord, iso_now
+from lipsync_core.jobs.domain.segmenting import SEGMENT_KIND
 
 from .dynamo import conditional_failed, from_dynamo, to_dynamo
 
@@ -60,7 +61,7 @@ class JobStore:
         self.table = table  # a boto3 DynamoDB Table resource
 
     def get(self, job_id: str) -> JobRecord:
-        if not re.match(JOB_ID_PATTERN, job_id):  # cannot name a job (a path, say): no need to ask
+        if not re.match(RECORD_ID_PATTERN, job_id):  # cannot name a job (a path, say): no need to ask
             raise JobNotFoundError(f"job {job_id[:100]!r} has no record")
         item = self.table.get_item(Key={"job_id": job_id}, ConsistentRead=True).get("Item")
         if item is None or item.get("kind") == BATCH_KIND:
@@ -75,12 +76,14 @@ class JobStore:
         source: str = "direct",
         status: str = Status.QUEUED,
         execution_arn: str | None = None,
+        parent: str | None = None,
     ) -> tuple[JobRecord, bool]:
-        """Create the record unless it exists; returns (record, created)."""
+        """Create the record unless it exists; returns (record, created). A segment names its job
+        (``parent``) and is kept out of the job listings (``domain.segmenting``)."""
         now = iso_now()
         item: dict[str, Any] = {
             "job_id": job_id,
-            "kind": LISTED_KIND,
+            "kind": SEGMENT_KIND if parent else LISTED_KIND,
             "status": status,
             "mode": request.mode.value,
             "request": request.model_dump(mode="json", exclude_none=True),
@@ -95,6 +98,8 @@ class JobStore:
         }
         if execution_arn:
             item["execution_arn"] = execution_arn
+        if parent:
+            item["parent"] = parent
         try:
             self.table.put_item(Item=to_dynamo(item), ConditionExpression="attribute_not_exists(job_id)")
         except ClientError as error:
@@ -304,7 +309,9 @@ class JobStore:
             ScanIndexForward=False,
             **kwargs,
         )
-        records = self._records(answer.get("Items", []))
+        # Segments are listed under their job, not as jobs: the status index has them (their status is
+        # a status), so a page can come out shorter than ``limit``; its token still leads on.
+        records = [r for r in self._records(answer.get("Items", [])) if r.parent is None]
         return JobPage(records, _encode_token(answer.get("LastEvaluatedKey")))
 
     def created_before(self, status: str, cutoff: str, page_size: int = 100) -> Iterator[list[JobRecord]]:
@@ -324,6 +331,10 @@ class JobStore:
             if "LastEvaluatedKey" not in answer:
                 return
             kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def many(self, job_ids: list[str]) -> list[JobRecord]:
+        """The records of ``job_ids`` that exist, in that order (a job's segments, say)."""
+        return self._records([{"job_id": job_id} for job_id in job_ids])
 
     def _records(self, keys: list[dict[str, Any]]) -> list[JobRecord]:
         """The records an index page names, in its order. The indexes project keys only: a job's item

@@ -14,6 +14,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 
 from lipsync_core.jobs.domain.errors import ResultDownloadError
@@ -142,3 +143,26 @@ def stream_to_s3(
         s3.delete_object(Bucket=bucket, Key=key)
         raise ResultDownloadError(f"S3 holds {head['ContentLength']} bytes, {size} were sent")
     return size, digest.hexdigest()
+
+
+class _FileBody:
+    """A local file read as ``stream_to_s3`` reads a response (the join's result)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.headers = {"Content-Length": str(path.stat().st_size)}
+
+    def stream(self, amount: int) -> Iterator[bytes]:
+        with self.path.open("rb") as file:
+            while chunk := file.read(amount):
+                yield chunk
+
+    def release_conn(self) -> None:
+        return None
+
+
+def upload_file(
+    path: Path, s3: Any, bucket: str, key: str, *, part_bytes: int, metadata: dict[str, str]
+) -> tuple[int, str]:
+    """``path`` uploaded as a result is (checksummed parts, written once, nothing partial left)."""
+    return stream_to_s3(_FileBody(path), s3, bucket, key, part_bytes=part_bytes, metadata=metadata)

@@ -7,6 +7,7 @@ and CopyResult writes with ``write_once``; this module is the one place that dec
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -98,3 +99,26 @@ def write_once(
             refuse_taken_output(s3, bucket, key, job_id)
             write()
             return
+
+
+def document_key(result_key: str) -> str:
+    """``<key>.job.json``, beside the result: what made it."""
+    return result_key.removesuffix(".mp4") + ".job.json"
+
+
+def write_job_document(s3: Any, bucket: str, key: str, job_id: str, document: dict[str, Any]) -> None:
+    """The job's document at ``key``, written once as its result is."""
+    write_once(
+        s3,
+        bucket,
+        key,
+        job_id,
+        lambda **condition: s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=json.dumps(document, indent=2).encode(),
+            ContentType="application/json",
+            Metadata={"job-id": job_id},
+            **condition,
+        ),
+    )

@@ -74,6 +74,11 @@ class OutputTakenError(JobError):
     """The output key already holds an object another job (or someone else) wrote: never replaced."""
 
 
+class SegmentsJoinError(JobError):
+    """The segments' results cannot be joined into one video (a result whose frames do not fit its
+    piece of the voice, or a segment without a result): not retried."""
+
+
 # -- documents and requests ----------------------------------------------------------------------------
 
 

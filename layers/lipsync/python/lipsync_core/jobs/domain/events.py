@@ -42,14 +42,21 @@ def cancelled_detail(record: JobRecord) -> dict[str, Any]:
     }
 
 
-def succeeded_detail(record: JobRecord, copied: CopiedResult, cursor: Cursor) -> dict[str, Any]:
-    return {
+def succeeded_detail(
+    record: JobRecord, copied: CopiedResult, cursor: Cursor | None, *, segments: int | None = None
+) -> dict[str, Any]:
+    """One task's job names its task (``cursor``); a segmented job, how many segments it joined."""
+    detail: dict[str, Any] = {
         "version": SCHEMA_VERSION,
         "job_id": record.job_id,
         "status": Status.SUCCEEDED,
         "mode": record.mode.value,
-        "task_id": cursor.task_id,
-        "attempt": cursor.attempt,
+    }
+    if cursor is not None:
+        detail |= {"task_id": cursor.task_id, "attempt": cursor.attempt}
+    if segments is not None:
+        detail["segments"] = segments
+    return detail | {
         "output": {**copied.model_dump(exclude_none=True), "uri": f"s3://{copied.bucket}/{copied.key}"},
         "created_at": record.created_at,
         "finished_at": iso_now(),

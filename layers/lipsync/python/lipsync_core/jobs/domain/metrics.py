@@ -29,3 +29,5 @@ SLOTS_HELD = "SlotsHeld"
 SLOT_UTILISATION = "SlotUtilisation"
 INPUTS_REFUSED = "InputsRefused"  # jobs Prepare refused (nothing paid)
 INPUTS_NORMALISED = "InputsNormalised"  # jobs whose inputs Prepare converted
+SEGMENTS = "Segments"  # segments Prepare cut long voices into (one paid task each)
+SEGMENTS_JOINED = "SegmentsJoined"  # jobs whose segments' results were joined

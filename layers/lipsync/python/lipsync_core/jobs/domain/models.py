@@ -31,13 +31,17 @@ from lipsync_core.volc.models import (
 )
 
 from .documents import MAX_AIGC_META_CHARS, MAX_MODE_CHARS, MAX_OPTION_NUMBER, MAX_VERSION_ID_CHARS
+from .segmenting import SegmentPlan
 
 JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"  # also a valid Step Functions execution name
 # Ids the pipeline derives (API idempotency keys, S3 deliveries, EventBridge events) start with these;
 # a caller-chosen id may not, so it can never take the id another caller's delivery will derive.
 DERIVED_JOB_ID_PREFIXES = ("api-", "s3-", "eb-")
 DERIVED_JOB_ID_PATTERN = "^([aA][pP][iI]|[sS]3|[eE][bB])-"  # the same, for JSON Schema's "not"
-JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
+# A record's id: a job's, or a segment's (``<job_id>.s<n>``, ``domain.segmenting``), which no caller can
+# choose ('.' is not in a job id) and which names no execution of its own.
+RECORD_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}(\.s[0-9]{1,4})?$"
+RecordId = Annotated[str, Field(pattern=RECORD_ID_PATTERN)]
 
 
 def _caller_job_id(value: str) -> str:
@@ -280,7 +284,7 @@ class _ExecutionState(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    job_id: JobId
+    job_id: RecordId
     admission: Admission | None = None
     cursor: Cursor | None = None
 
@@ -345,3 +349,4 @@ class PreparedInputs(_Strict):
     notes: list[str] = Field(default_factory=list)
     needs_segments: bool = False
     normalized: bool = False  # whether any input was converted
+    segments: SegmentPlan | None = None  # a voice over one task's limit: the segments it runs as

@@ -66,6 +66,7 @@ class JobRecord(_Stored):
     output: CopiedResult | None = None
     error: dict[str, Any] | None = None  # the failure as announced: name, message, retryable, code...
     inputs: PreparedInputs | None = None  # what Prepare found, changed and chose to send
+    parent: str | None = None  # a segment's job (``domain.segmenting``); None for a job
 
     @property
     def inputs_to_submit(self) -> tuple[MediaRef, MediaRef]:

@@ -30,8 +30,10 @@ PUBLIC_FIELDS = (
     "error",
     "output",
     "inputs",  # what Prepare found in the inputs, what it changed, what was sent
+    "parent",  # a segment's job
     "history",
 )
+SEGMENT_FIELDS = ("job_id", "status", "service_status", "progress", "attempt", "task_id", "error")
 
 
 def public_view(record: JobRecord, signer: InputSigner | None = None) -> dict[str, Any]:
@@ -51,13 +53,60 @@ def public_view(record: JobRecord, signer: InputSigner | None = None) -> dict[st
     return view
 
 
+def segments_view(record: JobRecord, context: EntryContext) -> dict[str, Any] | None:
+    """A segmented job's progress over all its segments: each one's status, and the share of the
+    voice's frames whose segment has a result (or, while it renders, the service's progress)."""
+    plan = record.inputs.segments if record.inputs else None
+    if plan is None:
+        return None
+    by_id = {segment.job_id: segment for segment in context.store.many(plan.ids)}
+    total = sum(planned.frames for planned in plan.segments)
+    done, listed = 0.0, []
+    for planned in plan.segments:
+        segment = by_id.get(planned.job_id)
+        stored = segment.model_dump(mode="json", exclude_none=True) if segment else {}
+        listed.append(
+            {
+                "index": planned.index,
+                "seconds": round(float(planned.frames / plan.frame_rate), 3),
+                **{name: stored[name] for name in SEGMENT_FIELDS if name in stored},
+            }
+        )
+        if segment is not None and segment.status == Status.SUCCEEDED:
+            done += planned.frames
+        elif segment is not None and isinstance(segment.progress, int | float):
+            done += planned.frames * min(float(segment.progress), 100.0) / 100
+    counts: dict[str, int] = {}
+    for item in listed:
+        counts[item.get("status", "UNKNOWN")] = counts.get(item.get("status", "UNKNOWN"), 0) + 1
+    return {
+        "total": len(listed),
+        "by_status": counts,
+        "progress": round(100 * done / total, 1),
+        "items": listed,
+    }
+
+
+def _furthest(by_status: dict[str, int], recorded: str) -> str:
+    for status in (Status.RUNNING, Status.SUBMITTED):
+        if by_status.get(status) or (status == Status.RUNNING and by_status.get(Status.SUCCEEDED)):
+            return status
+    return recorded
+
+
 def get_job(job_id: str, context: EntryContext) -> dict[str, Any]:
     record = context.store.get(job_id)
+    segments = segments_view(record, context)
     if record.status == Status.SUCCEEDED and record.output:
-        return public_view(
+        view = public_view(
             record, url_signer(context.settings, context.s3, context.settings.result_url_seconds)
         )
+        return view | ({"segments": segments} if segments else {})
     view = public_view(record)
+    if segments:
+        view["segments"] = segments
+        if not record.terminal:  # the job is as far as its furthest segment
+            view["status"] = _furthest(segments["by_status"], record.status)
     entry = context.line.get(job_id) if record.status == Status.QUEUED else None
     if entry is not None:  # waiting for the service's capacity: where it stands
         view["line"] = place(context.line, context.flow, entry, time.time())

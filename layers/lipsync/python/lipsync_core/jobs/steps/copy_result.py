@@ -4,11 +4,10 @@ the job marked SUCCEEDED. A result URL that expired is replaced by a fresh one f
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from lipsync_core.jobs.access.multipart import stream_to_s3
-from lipsync_core.jobs.access.outputs import output_location, write_once
+from lipsync_core.jobs.access.outputs import document_key, output_location, write_job_document
 from lipsync_core.jobs.access.result_urls import UrlPolicy, open_result
 from lipsync_core.jobs.domain import metrics as m
 from lipsync_core.jobs.domain.contract import CursorStatus, Status
@@ -61,13 +60,12 @@ def copy_result(state: JobState, context: StepContext, *, volc: VolcClient, s3: 
         metadata={"job-id": state.job_id, "task-id": state.cursor.task_id},
     )
     meta = (result.resp_data or {}).get("video_meta") or {}
-    document_key = key.removesuffix(".mp4") + ".job.json"
     copied = CopiedResult(
         bucket=bucket,
         key=key,
         size_bytes=size,
         sha256=sha256,
-        job_document_key=document_key,
+        job_document_key=document_key(key),
         duration_seconds=meta.get("duration"),
     )
     document = {
@@ -80,23 +78,11 @@ def copy_result(state: JobState, context: StepContext, *, volc: VolcClient, s3: 
         "service": {"request_id": result.request_id, "resp_data": result.resp_data},
         "created_at": record.created_at,
     }
-    write_once(
-        s3,
-        bucket,
-        document_key,
-        state.job_id,
-        lambda **condition: s3.put_object(
-            Bucket=bucket,
-            Key=document_key,
-            Body=json.dumps(document, indent=2).encode(),
-            ContentType="application/json",
-            Metadata={"job-id": state.job_id},
-            **condition,
-        ),
-    )
+    write_job_document(s3, bucket, copied.job_document_key, state.job_id, document)
     if not context.store.finish(state.job_id, Status.SUCCEEDED, output=copied.model_dump()):
         raise JobAlreadyFinishedError(f"job {state.job_id} ended while its result was copied")
-    metrics.add_metric(m.SUCCEEDED, "Count", 1)
     metrics.add_metric(m.BYTES_COPIED, "Bytes", size)
-    metrics.add_metric(m.PROCESSING_SECONDS, "Seconds", round(context.clock() - record.created_epoch, 3))
+    if record.parent is None:  # a segment's success is its job's step, not a job's success
+        metrics.add_metric(m.SUCCEEDED, "Count", 1)
+        metrics.add_metric(m.PROCESSING_SECONDS, "Seconds", round(context.clock() - record.created_epoch, 3))
     return succeeded_detail(record, copied, state.cursor)

@@ -4,7 +4,9 @@ recommended ranges (``lipsync_core.media.rules``), refused when the service cann
 (``InputRefusedError``, with every reason), and, when the request allows it (``normalize``, on by
 default), converted into those ranges: the copies go under the bucket's ``prepared/<job_id>/``. What was
 found, what was changed and what is to be sent are recorded on the job (``inputs``), where Submit and
-``GET /jobs/{id}`` read them."""
+``GET /jobs/{id}`` read them. A voice longer than one task's limit is cut into segments, each recorded as
+a job of its own (``steps.segment_inputs``); the plan is recorded with the inputs, and returned for the
+workflow's Map."""
 
 from __future__ import annotations
 
@@ -25,12 +27,10 @@ from lipsync_core.media.probe import MediaInfo, probe
 from lipsync_core.media.rules import Verdict, judge
 
 from .context import StepContext
+from .segment_inputs import segment_job
 
 NAMES = {"video": "the video", "audio": "the voice"}
 PREPARED = {"video": ("video.mp4", "video/mp4"), "audio": ("audio.wav", "audio/wav")}
-# Segments of long voices come with the line (issue 20's second part); until then such a voice is
-# refused here rather than by the service.
-NO_SEGMENTS_YET = "which this pipeline does not make yet"
 
 
 def input_policy(allow_local: bool) -> UrlPolicy:
@@ -53,15 +53,29 @@ def prepare_job(state: JobState, context: StepContext, *, s3: Any, sts: Any = No
     if verdict.refused:
         context.metrics.add_metric(m.INPUTS_REFUSED, "Count", 1)
         raise InputRefusedError("; ".join(verdict.refusals))
-    if verdict.segments_note is not None:
-        context.metrics.add_metric(m.INPUTS_REFUSED, "Count", 1)
-        raise InputRefusedError(f"{verdict.segments_note}, {NO_SEGMENTS_YET}")
+    notes = list(verdict.notes)
     converted = (
         _normalised(state.job_id, refs, verdict, reader, s3, policy, context) if request.normalize else {}
     )
     if converted:
         context.metrics.add_metric(m.INPUTS_NORMALISED, "Count", 1)
-    notes = list(verdict.notes)
+    plan = None
+    if verdict.needs_segments:
+        to_submit = {kind: converted.get(kind, ref) for kind, ref in refs.items()}
+        with tempfile.TemporaryDirectory(prefix="segments-") as folder:
+            plan = segment_job(
+                state.job_id,
+                request,
+                to_submit,
+                settings.input_specs.of(request.mode),
+                context,
+                reader=reader,
+                s3=s3,
+                policy=policy,
+                folder=Path(folder),
+            )
+        context.metrics.add_metric(m.SEGMENTS, "Count", len(plan.segments))
+        notes.append(plan.describe())
     if verdict.changes and not request.normalize:
         notes.append("not normalised (normalize is false): " + "; ".join(verdict.changes))
     changes = {"video": verdict.video_changes, "audio": verdict.audio_changes}
@@ -76,7 +90,13 @@ def prepare_job(state: JobState, context: StepContext, *, s3: Any, sts: Any = No
     }
     # The inputs' URLs passed the stack's URL policy at intake; validated again under the same policy.
     inputs = PreparedInputs.model_validate(
-        {**prepared, "notes": notes, "needs_segments": verdict.needs_segments, "normalized": bool(converted)},
+        {
+            **prepared,
+            "notes": notes,
+            "needs_segments": verdict.needs_segments,
+            "normalized": bool(converted),
+            "segments": plan.model_dump() if plan else None,
+        },
         context={"allow_http": settings.allow_local_urls},
     )
     if not context.store.record_inputs(state.job_id, inputs):

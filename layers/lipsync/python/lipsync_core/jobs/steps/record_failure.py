@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from lipsync_core.jobs.access.segment_records import end_segments, segments_of
 from lipsync_core.jobs.domain import metrics as m
 from lipsync_core.jobs.domain.contract import RETRYABLE_ERRORS, Status
 from lipsync_core.jobs.domain.documents import MAX_MESSAGE
@@ -60,7 +61,21 @@ def record_failure(state: FailureState, context: StepContext) -> dict[str, Any]:
     if record is not None:
         context.line.remove(state.holder)  # a job that failed while it waited (its wait timed out)
         context.flow.release_slot(state.holder, record.mode)
+        failure = _segment_named(record, failure, context)
     if record is not None and not store.finish(state.job_id, Status.FAILED, error=failure):
         return {"job_id": state.job_id, "status": store.get(state.job_id).status, "ignored_error": failure}
-    context.metrics.add_metric(m.FAILED, "Count", 1)
+    if record is not None:  # the segments still running stop with their job
+        end_segments(record, store, context.line, context.flow, reason="another segment of the job failed")
+    if record is None or record.parent is None:  # a segment's failure is its job's to count
+        context.metrics.add_metric(m.FAILED, "Count", 1)
     return failed_detail(state.job_id, failure, record, state.cursor)
+
+
+def _segment_named(record: JobRecord, failure: dict[str, Any], context: StepContext) -> dict[str, Any]:
+    """A segmented job's failure says which segment failed (the one whose record is FAILED)."""
+    segments = segments_of(record, context.store)
+    for position, segment in enumerate(segments, start=1):
+        if segment.status == Status.FAILED:
+            message = f"segment {position} of {len(segments)} failed: {failure['message']}"
+            return {**failure, "message": message[:MAX_MESSAGE], "segment": position}
+    return failure

@@ -122,6 +122,15 @@ def acknowledged(
             _iam5(f"{media}/prepared/*"): "Prepare writes the converted copies of inputs under prepared/ "
             "only (put, multipart abort); the wildcard is the key.",
         },
+        "Preparation/join_segments-role": {
+            _iam5("*"): XRAY,
+            _iam5(f"{media}/outputs/_segments/*"): "JoinSegments reads the segments' results under "
+            "outputs/_segments/ and removes them once joined; the wildcard is the key.",
+            _iam5(f"{media}/prepared/*"): "JoinSegments reads the voice Prepare cut the segments from, "
+            "under prepared/ only (read-only).",
+            _iam5(f"{media}/outputs/*"): "JoinSegments writes the job's result under the outputs/ prefix "
+            "(put, multipart abort, read back), as CopyResult does; the wildcard is the key.",
+        },
         "InputReader/Role": {
             _iam5(f"{media}/*"): "Input URLs are presigned for objects anywhere in the pipeline's own "
             "bucket (uploads and user layouts): s3:GetObject and s3:GetObjectVersion only, one bucket, "

@@ -129,7 +129,7 @@ class LipSyncPipeline(Construct):
             self,
             bucket=self.storage.bucket,
             state_machine=state_machine,
-            tasks=[*self.functions.all, self.preparation.function],
+            tasks=[*self.functions.all, self.preparation.function, self.preparation.join],
         )
         acknowledge_findings(self, self.acknowledgements)
         cdk.Aspects.of(self).add(CheckovAcknowledgements())

@@ -69,12 +69,13 @@ class Preparation(Construct):
         self.join.add_to_role_policy(item_access(props.table))  # the job and its segments
         self.join.add_to_role_policy(key_lookups(props.bucket))  # a free output key answers 404
         parts = props.bucket.arn_for_objects(f"{config.output_prefix}{SEGMENT_PARTS}*")
-        self.join.add_to_role_policy(
+        self.join.add_to_role_policy(  # the parts and the voice they were cut from
             iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:DeleteObject"],
+                actions=["s3:GetObject"],
                 resources=[parts, props.bucket.arn_for_objects(f"{PREPARED_PREFIX}*")],
             )
         )
+        self.join.add_to_role_policy(iam.PolicyStatement(actions=["s3:DeleteObject"], resources=[parts]))
         self.join.add_to_role_policy(  # the job's result, written as CopyResult writes one
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"],

@@ -15,12 +15,15 @@ pytestmark = pytest.mark.xdist_group("synth")
 
 
 def test_lambda_throttling_is_retried_on_every_lambda_task(definition: dict[str, Any]) -> None:
+    states = dict(definition["States"])
+    states |= definition["States"]["Segments"]["ItemProcessor"]["States"]  # a segment's own states
     lambda_tasks = {
         name: state
-        for name, state in definition["States"].items()
+        for name, state in states.items()
         if state["Type"] == "Task" and "states:::" not in state["Resource"]  # not a service integration
     }
-    assert set(lambda_tasks) == {"Prepare", "Submit", "Poll", "CopyResult", "RecordFailure"}
+    one_task = {"Submit", "Poll", "CopyResult", "RecordFailure"}
+    assert set(lambda_tasks) == {"Prepare", "JoinSegments", *one_task, *(f"Segment{n}" for n in one_task)}
     for name, state in lambda_tasks.items():
         [retry] = [r for r in state["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
         assert retry["MaxAttempts"] == UNTIL_DEADLINE, name  # only the deadline (the timeout) ends it
@@ -34,7 +37,11 @@ def test_a_job_without_capacity_waits_in_the_line_paused_on_a_task_token(definit
     states = definition["States"]
     line = states["WaitForAdmission"]
     assert definition["StartAt"] == "Prepare"  # the inputs first: a refused job takes no place in line
-    assert states["Prepare"]["Next"] == "WaitForAdmission"
+    assert states["Prepare"]["Next"] == "Segmented"
+    assert states["Segmented"]["Default"] == "WaitForAdmission"  # one task; segments each wait in line too
+    segment_line = states["Segments"]["ItemProcessor"]["States"]["SegmentWaitForAdmission"]
+    assert segment_line["Resource"] == line["Resource"]
+    assert segment_line["Parameters"] == line["Parameters"]
     assert line["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
     assert line["Parameters"]["Payload"] == {"state.$": "$", "token.$": "$$.Task.Token"}
     assert line["ResultPath"] == "$.admission"

@@ -39,10 +39,11 @@ def media_layer_id(layers: dict[str, dict[str, Any]]) -> str:
 
 
 def expected_layers(function: dict[str, Any], first: str, signing: str, media: str) -> list[dict[str, str]]:
-    """Powertools first, the signing layer last; prepare's own media layer between them."""
+    """Powertools first, the signing layer last; the media functions' own layer between them."""
     own = (
         [{"Ref": media}]
-        if function["Environment"]["Variables"].get("POWERTOOLS_SERVICE_NAME") == ("lipsync-prepare")
+        if function["Environment"]["Variables"].get("POWERTOOLS_SERVICE_NAME")
+        in ("lipsync-prepare", "lipsync-join-segments")
         else []
     )
     return [{"Ref": first}, *own, {"Ref": signing}]

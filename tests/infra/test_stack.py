@@ -39,7 +39,8 @@ def policies_by_function(resources: dict[str, Any]) -> dict[str, list[dict[str, 
         if resource["Type"] != "AWS::IAM::Policy":
             continue
         roles = json.dumps(resource["Properties"]["Roles"])
-        for name in ("dispatch", "submit", "poll", "copyresult", "recordfailure", "start", "api", "prepare"):
+        names = ("dispatch", "submit", "poll", "copyresult", "recordfailure", "start", "api", "prepare")
+        for name in (*names, "joinsegments"):
             if f"Functions{name}role" in roles or f"Preparation{name}role" in roles:
                 out.setdefault(name, []).extend(resource["Properties"]["PolicyDocument"]["Statement"])
     return out
@@ -55,9 +56,9 @@ def actions(statements: list[dict[str, Any]]) -> set[str]:
 
 def test_the_core_resources(template: Template) -> None:
     ours = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
-    assert len(ours) == 11, (
+    assert len(ours) == 12, (
         "dispatch, submit, poll, copy_result, record_failure, start, api, reconcile, batch_progress, "
-        "webhook, prepare"
+        "webhook, prepare, join_segments"
     )
     for function in ours.values():
         assert function["Properties"]["Runtime"] == LambdaTarget().runtime_name
@@ -103,6 +104,7 @@ def test_the_bucket_is_private_encrypted_tls_only_and_cleans_up(template: Templa
                         Match.object_like({"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}),
                         Match.object_like({"Prefix": "inputs/", "ExpirationInDays": 30}),
                         Match.object_like({"Prefix": "prepared/", "ExpirationInDays": 30}),
+                        Match.object_like({"Prefix": "outputs/_segments/", "ExpirationInDays": 30}),
                     ]
                 )
             },
@@ -150,6 +152,15 @@ def test_each_function_reaches_only_what_it_needs(synthesized: Synthesized) -> N
     assert granted["prepare"] == creates | {"sts:AssumeRole"} | logs | xray | {
         "s3:PutObject",
         "s3:AbortMultipartUpload",
+    }
+    # The join reads the segments' results and the voice, writes the job's result as CopyResult does,
+    # and removes the results it joined (outputs/_segments/ only: tests below).
+    assert granted["joinsegments"] == item_actions | logs | xray | {
+        "s3:GetObject",
+        "s3:DeleteObject",
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListBucket",
     }
     # Taking jobs out of the line (their entries in the job table) is a delete; nothing else deletes.
     assert granted["recordfailure"] == item_actions | logs | xray | {"dynamodb:DeleteItem"}
@@ -230,8 +241,28 @@ def test_the_shape_of_the_loop(definition: dict[str, Any]) -> None:
     # The inputs are judged before the job waits in the line or pays; whatever Prepare raises ends in the
     # failure path.
     assert definition["StartAt"] == "Prepare"
-    assert states["Prepare"]["Next"] == "WaitForAdmission"
-    assert states["Prepare"]["ResultPath"] is None, "the outcome is on the job's record, not in the state"
+    assert states["Prepare"]["Next"] == "Segmented"
+    assert states["Prepare"]["ResultPath"] == "$.prepared"  # on the job's record too; the plan feeds the Map
+    # A voice over one task's limit runs as segments (a Map of the same states, prefixed), then the join.
+    assert states["Segmented"]["Choices"] == [
+        {"Variable": "$.prepared.segments.segments", "IsPresent": True, "Next": "Segments"}
+    ]
+    assert states["Segmented"]["Default"] == "WaitForAdmission"
+    segments = states["Segments"]
+    assert segments["ItemsPath"] == "$.prepared.segments.segments"
+    assert segments["ResultPath"] is None
+    assert segments["Next"] == "JoinSegments"
+    assert [c["Next"] for c in segments["Catch"]] == ["RecordFailure"]
+    inner = segments["ItemProcessor"]["States"]
+    assert segments["ItemProcessor"]["StartAt"] == "SegmentWaitForAdmission"
+    assert inner["SegmentCopyResult"]["Next"] == "SegmentDone"
+    assert inner["SegmentRecordFailure"]["Next"] == "SegmentFailed"
+    assert inner["SegmentFailed"] == {
+        "Type": "Fail",
+        "ErrorPath": "$.error.Error",
+        "CausePath": "$.error.Cause",
+    }
+    assert states["JoinSegments"]["Next"] == "EmitSucceeded"
     assert [c["Next"] for c in states["Prepare"]["Catch"]] == ["RecordFailure"]
     assert any("InputUnreadableError" in r["ErrorEquals"] for r in states["Prepare"]["Retry"])
     assert states["WaitForAdmission"]["Next"] == "Submit"  # the line (tests/infra/test_flow_control.py)
@@ -439,7 +470,7 @@ def test_alarms_exist_for_the_named_metrics(template: Template) -> None:
         if "MetricStat" in m
     }
     assert {"ThrottledRequests", "SystemErrors"} <= table_metrics
-    assert len(alarms) == 2 + 2 * 11 + 1 + 3 + 2
+    assert len(alarms) == 2 + 2 * 12 + 1 + 3 + 2
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the topic"
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
@@ -454,7 +485,7 @@ def test_every_function_of_ours_has_its_error_and_throttle_alarms(template: Temp
             [dimension] = properties["Dimensions"]
             assert dimension["Name"] == "FunctionName"
             watched.setdefault(dimension["Value"]["Ref"], set()).add(properties["MetricName"])
-    assert len(ours) == 11
+    assert len(ours) == 12
     assert watched == {logical_id: {"Errors", "Throttles"} for logical_id in ours}
 
 

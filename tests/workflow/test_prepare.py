@@ -65,17 +65,13 @@ def test_what_the_service_cannot_take_is_refused_unpaid(
     assert not [key for key in pipeline.objects() if key.startswith("prepared/")]
 
 
-def test_a_voice_longer_than_segments_allow_is_refused_and_one_over_a_task_until_segments_exist(
+def test_a_voice_longer_than_segments_allow_is_refused_unpaid(
     pipeline: Pipeline, media: Media, specs: Any
 ) -> None:
     request = {"mode": "basic", "video": media.url("face.mp4"), "audio": media.url("voice.wav")}
     specs('{"basic": {"max_voice_seconds": 1.5, "max_total_voice_seconds": 1.9, "min_side": 8}}')
     with pytest.raises(InputRefusedError, match=r"the voice lasts 2\.0 s; segments take at most 1\.9 s"):
         prepare(pipeline, "too-long", request)
-    specs('{"basic": {"max_voice_seconds": 1.5, "min_side": 8}}')
-    needs_segments = r"the voice lasts 2\.0 s, over one task's 1\.5 s: it needs segments, which this pipeline"
-    with pytest.raises(InputRefusedError, match=needs_segments):
-        prepare(pipeline, "needs-segments", request)
     assert pipeline.emulator.admin.submissions()["total"] == 0
 
 

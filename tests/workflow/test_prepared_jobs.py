@@ -43,12 +43,14 @@ def test_every_reason_is_given_at_once(pipeline: Pipeline, media: Media) -> None
     assert error["message"].endswith("; the voice has no audio stream")
 
 
-def test_a_voice_over_one_tasks_limit_is_refused_until_segments_exist(pipeline: Pipeline, specs: Any) -> None:
-    specs('{"lite": {"max_voice_seconds": 1.5, "min_side": 96}}')
+def test_a_voice_whose_segments_could_not_be_joined_in_time_is_refused_unpaid(
+    pipeline: Pipeline, specs: Any
+) -> None:
+    specs('{"lite": {"max_voice_seconds": 1.5, "min_side": 96, "max_join_pixels": 100000}}')
     error = refused(pipeline, "long-voice", pipeline.request())
     assert error["message"] == (
-        "the voice lasts 2.0 s, over one task's 1.5 s: it needs segments, which this pipeline does not "
-        "make yet"
+        "the voice lasts 2.0 s; at 160x120 and 25 fps its segments can be joined for at most 0 s of voice "
+        "(a lower resolution joins longer)"
     )
 
 
@@ -58,7 +60,7 @@ def test_a_60fps_video_is_converted_and_the_copy_is_what_the_service_gets(
     make_indexed_video(media.root / "sixty.mp4", frames=10, fps=60, width=160, height=120)
     description = pipeline.run("sixty", pipeline.request(video=media.url("sixty.mp4")))
     assert description["status"] == "SUCCEEDED"
-    assert states_entered(pipeline, description)[:3] == ["Prepare", "WaitForAdmission", "Submit"]
+    assert states_entered(pipeline, description)[:4] == ["Prepare", "Segmented", "WaitForAdmission", "Submit"]
 
     [submitted] = pipeline.emulator.admin.submissions()["items"]
     assert urlsplit(submitted["url"]).path.endswith("/prepared/sixty/video.mp4")  # presigned

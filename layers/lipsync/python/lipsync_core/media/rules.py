@@ -52,6 +52,10 @@ class InputSpec:
     min_voice_seconds: float = 1.0
     max_voice_seconds: float = 240.0  # one task
     max_total_voice_seconds: float = 3600.0  # what segmenting takes on
+    # What one JoinSegments invocation re-encodes within Lambda's 15 minutes at its 3,008 MB (about 1.7
+    # vCPU), with a margin of two: output pixels (width x height x frames). ``make bench`` measured 1.15e9
+    # pixels (10 minutes of 320x240 at 25 fps) joined in 59 s on one core; about 11 minutes of 720p.
+    max_join_pixels: float = 1.5e10
 
     def to_dict(self) -> dict[str, Any]:
         return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in asdict(self).items()}
@@ -142,7 +146,28 @@ def judge(video: MediaInfo | MediaError, voice: MediaInfo | MediaError, spec: In
             f"the voice lasts {voice_seconds:.1f} s, over one task's {one_task:g} s: it needs segments"
         )
         notes.append(segments_note)
+        too_big = _join_refusal(video, video_plan, voice_seconds, spec)
+        if too_big:
+            return Verdict([too_big], [], [], [], None, None)
     return Verdict([], video_changes, audio_changes, notes, video_plan, audio_plan, segments_note)
+
+
+def _join_refusal(
+    video: MediaInfo, plan: VideoPlan | None, voice_seconds: float, spec: InputSpec
+) -> str | None:
+    """Segments whose results one join cannot re-encode in time are refused before any is paid for."""
+    stream = video.video
+    assert stream is not None
+    width, height = (plan.width, plan.height) if plan else (stream.width or 0, stream.height or 0)
+    fps = float(plan.fps) if plan else float(stream.fps or spec.max_fps)
+    pixels = width * height * fps * voice_seconds
+    if pixels <= spec.max_join_pixels:
+        return None
+    longest = spec.max_join_pixels / (width * height * fps)
+    return (
+        f"the voice lasts {voice_seconds:.1f} s; at {width}x{height} and {fps:g} fps its segments can be "
+        f"joined for at most {longest:.0f} s of voice (a lower resolution joins longer)"
+    )
 
 
 def _seconds(info: MediaInfo) -> float:

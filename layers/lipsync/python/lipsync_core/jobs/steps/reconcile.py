@@ -15,6 +15,7 @@ from lipsync_core.jobs.access.bus import publish
 from lipsync_core.jobs.access.flow_control import FlowControl
 from lipsync_core.jobs.access.job_store import JobStore
 from lipsync_core.jobs.access.line import Line
+from lipsync_core.jobs.access.segment_records import end_segments
 from lipsync_core.jobs.domain.contract import NOT_TERMINAL_STATUSES, ErrorName, FailState, Status
 from lipsync_core.jobs.domain.errors import JobNotFoundError
 from lipsync_core.jobs.domain.events import terminal_detail
@@ -64,9 +65,13 @@ class Reconciler:
             record = self.store.get(job_id)
         except JobNotFoundError:
             return "no record"
-        Line(self.store.table).remove(job_id)  # an execution stopped while it waited
+        line = Line(self.store.table)
+        line.remove(job_id)  # an execution stopped while it waited
         released = self.flow.release_slot(job_id, record.mode)
         outcome = "slot released" if released else "nothing held"
+        # A segmented job's segments ran in its execution: whatever ended it ended them.
+        if end_segments(record, self.store, line, self.flow, reason="the job's execution ended"):
+            outcome += "; segments stopped"
         if record.terminal:
             if status == "FAILED" and error == FailState.ANNOUNCEMENT_FAILED:
                 self._announce(self.store.get(job_id))
@@ -94,7 +99,7 @@ class Reconciler:
                     record: JobRecord | None = self.store.get(job_id)
                 except JobNotFoundError:
                     record = None
-                if record is None or record.terminal:
+                if record is None or record.terminal or self._orphaned(record):
                     counts["released"] += self.flow.release_slot(job_id, mode)
                 elif self._reconcile_if_ended(record):
                     counts["reconciled"] += 1
@@ -104,6 +109,21 @@ class Reconciler:
                 for stale in page:
                     counts["reconciled"] += self._reconcile_if_ended(stale)
         return counts
+
+    def _orphaned(self, segment: JobRecord) -> bool:
+        """A segment whose job has ended (its execution, and the segment's iteration with it, is over):
+        ended too, so that its slot is given back."""
+        if segment.parent is None:
+            return False
+        try:
+            job = self.store.get(segment.parent)
+        except JobNotFoundError:
+            job = None
+        if job is not None and not job.terminal:
+            return False
+        reason = {"name": "SegmentStopped", "message": "its job had ended"}
+        self.store.finish(segment.job_id, Status.CANCELLED, error=reason)
+        return True
 
     def _reconcile_if_ended(self, record: JobRecord) -> bool:
         arn = record.execution_arn

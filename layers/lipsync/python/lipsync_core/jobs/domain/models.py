@@ -265,6 +265,9 @@ class Cursor(_Strict):
     # that finds it done, they bound how long the task took (``domain.task_times``).
     unfinished_at: float | None = None
     busy: int = Field(default=0, ge=0)  # consecutive throttled or unavailable answers to polls
+    # Poll rounds of this task's job or segment, over all its submissions: each adds to the execution's
+    # history, which has a quota (``poll_policy.history_floor``).
+    rounds: int = Field(default=0, ge=0)
     # Once ``done``: the answer that said so (result URL, request id, resp_data), so that CopyResult
     # need not ask again: every CVGetResult spends the shared poll budget.
     result: dict[str, Any] | None = None

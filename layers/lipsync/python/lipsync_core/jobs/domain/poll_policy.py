@@ -59,6 +59,25 @@ class PollPolicy:
         return round(geometric)
 
 
+# Step Functions' quota on a Standard execution's history; reaching it fails the execution with
+# States.Runtime, which no Catch handles: a paid task would be lost. Polling is what grows a history.
+HISTORY_EVENTS = 25_000
+EVENTS_PER_ROUND = 12  # Wait (2), Poll's LambdaInvoke (5), TaskStatus (2), and a retried invocation (3)
+EVENTS_PER_TASK = 60  # what is not polling: Prepare, the line, Submits, CopyResult, a Map iteration, failure
+
+
+def history_floor(rounds: int, seconds_left: float, *, tasks: int = 1) -> float:
+    """The shortest wait before the next poll that keeps an execution's history under its quota,
+    however long the task runs until the deadline: ``tasks`` tasks (a job's segments) share the
+    execution, ``rounds`` poll rounds of this one were made (all its submissions), ``seconds_left`` is
+    the time to its deadline. Polling is free for the first half of a task's share of the history; then
+    the rest of the share is spread over the time left, so the deadline, not the quota, ends the job."""
+    share = (HISTORY_EVENTS - EVENTS_PER_TASK * tasks) / EVENTS_PER_ROUND / tasks
+    if rounds < share / 2:
+        return 0.0
+    return seconds_left / max(1.0, share - rounds)
+
+
 def jittered(seconds: float, spread: float = 0.25, rng: Callable[[], float] = random.random) -> float:
     """``seconds`` moved by up to ``spread`` either way, so that waiters do not wake together."""
     return max(0.0, seconds * (1 - spread + 2 * spread * rng()))

@@ -21,7 +21,8 @@ from lipsync_core.jobs.domain.documents import MAX_CARRIED_RESULT_BYTES
 from lipsync_core.jobs.domain.errors import JobDeadlineExceededError
 from lipsync_core.jobs.domain.flow_limits import POLL
 from lipsync_core.jobs.domain.models import Cursor, JobState
-from lipsync_core.jobs.domain.poll_policy import jittered
+from lipsync_core.jobs.domain.poll_policy import history_floor, jittered
+from lipsync_core.jobs.domain.records import JobRecord
 from lipsync_core.jobs.domain.task_times import observed_seconds
 from lipsync_core.volc import VolcClient, VolcTaskFailedError, VolcThrottledError, VolcUnavailableError
 
@@ -46,11 +47,14 @@ def poll_job(state: JobState, context: StepContext, *, volc: VolcClient) -> Curs
             f"was {cursor.status}"
         )
     mode = record.mode
+    rounds = cursor.rounds + 1
+    until_deadline = int(settings.wait_seconds(deadline - now))
+    floor = history_floor(rounds, until_deadline, tasks=_tasks_sharing(record, context))
 
     def again(seconds: float, busy: int) -> Cursor:
         """The same task, asked again after ``seconds`` (never past the deadline)."""
-        wait = max(1, min(round(jittered(seconds)), int(settings.wait_seconds(deadline - now)) + 1))
-        return cursor.model_copy(update={"wait_seconds": wait, "busy": busy})
+        wait = max(1, round(floor), min(round(jittered(seconds)), until_deadline + 1))
+        return cursor.model_copy(update={"wait_seconds": wait, "busy": busy, "rounds": rounds})
 
     admission = flow.admit(POLL, mode)
     if not admission.admitted:
@@ -70,7 +74,7 @@ def poll_job(state: JobState, context: StepContext, *, volc: VolcClient) -> Curs
         # stays with the job for its next attempt, as after not_found or expired).
         unreachable = CursorStatus.INPUT_UNREACHABLE
         store.record_poll(state.job_id, unreachable, None, cursor.polls + 1, record.status)
-        return cursor.model_copy(update={"status": unreachable, "polls": cursor.polls + 1})
+        return cursor.model_copy(update={"status": unreachable, "polls": cursor.polls + 1, "rounds": rounds})
     polls = cursor.polls + 1
     metrics.add_metric(m.POLLS, "Count", 1)
     done = result.status == CursorStatus.DONE
@@ -92,18 +96,28 @@ def poll_job(state: JobState, context: StepContext, *, volc: VolcClient) -> Curs
     )
     # Under load, each task polls no more often than running tasks / poll budget.
     spacing = settings.wait_seconds(flow.poll_spacing(mode)) if not done else 0
-    until_deadline = int(settings.wait_seconds(deadline - now))
     wait = max(1, min(max(wait, round(jittered(spacing, 0.1)) if spacing else 0), until_deadline))
+    wait = max(wait, round(floor))  # the history's quota before latency (at most the deadline)
     return Cursor(
         task_id=cursor.task_id,
         attempt=cursor.attempt,
         status=result.status,
         wait_seconds=wait,
         polls=polls,
+        rounds=rounds,
         progress=result.progress,
         unfinished_at=None if done else round(elapsed, 3),
         result=carried(asdict(result)) if done else None,
     )
+
+
+def _tasks_sharing(record: JobRecord, context: StepContext) -> int:
+    """How many tasks share the execution's history: a segment's job's segments, else one."""
+    if record.parent is None:
+        return 1
+    job = context.job(record.parent)
+    plan = job.inputs.segments if job.inputs else None
+    return len(plan.segments) if plan else 1
 
 
 def carried(result: dict[str, Any]) -> dict[str, Any] | None:

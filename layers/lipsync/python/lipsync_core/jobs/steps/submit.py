@@ -43,11 +43,12 @@ def submit_job(state: JobState, context: StepContext, *, volc: VolcClient, s3: A
     request = record.request
     cursor = state.cursor
     attempt = 1 if cursor is None else cursor.attempt + 1
+    rounds = 0 if cursor is None else cursor.rounds  # the history's budget covers every submission
     if attempt > settings.max_attempts:
         raise TaskLostError(f"the service lost the task {attempt - 1} times; giving up")
     existing = record.submission(attempt)
     if existing:  # a retry after the task was recorded: do not pay twice
-        return _submitted(existing.task_id, attempt, record, context)
+        return _submitted(existing.task_id, attempt, record, context, rounds=rounds)
     if attempt == 1:
         # Refused now rather than after paying: an SDK that cannot write conditionally, an output outside
         # the prefix, or another job's object already there (checked once; the copy's conditional write
@@ -63,7 +64,7 @@ def submit_job(state: JobState, context: StepContext, *, volc: VolcClient, s3: A
     if not store.claim_attempt(state.job_id, attempt):
         existing = store.get(state.job_id).submission(attempt)
         if existing:
-            return _submitted(existing.task_id, attempt, record, context)
+            return _submitted(existing.task_id, attempt, record, context, rounds=rounds)
         raise VolcSubmitUnconfirmedError(
             f"attempt {attempt} was started by an earlier invocation that recorded no task; "
             "the task may exist, so it is not submitted again"
@@ -91,7 +92,7 @@ def submit_job(state: JobState, context: StepContext, *, volc: VolcClient, s3: A
         except VolcError:
             logger.warning("CVCancelTask failed for a task submitted during cancellation")
         raise JobAlreadyFinishedError(f"job {state.job_id} was cancelled while its task was submitted")
-    return _submitted(task.task_id, attempt, record, context)
+    return _submitted(task.task_id, attempt, record, context, rounds=rounds)
 
 
 def _wait_for_rate_slot(state: JobState, record: JobRecord, context: StepContext) -> None:
@@ -106,7 +107,9 @@ def _wait_for_rate_slot(state: JobState, record: JobRecord, context: StepContext
     context.sleep(slot.sleep)
 
 
-def _submitted(task_id: str, attempt: int, record: JobRecord, context: StepContext) -> Cursor:
+def _submitted(
+    task_id: str, attempt: int, record: JobRecord, context: StepContext, *, rounds: int = 0
+) -> Cursor:
     """The cursor after a submission; the first poll aims at the predicted end of the task."""
     times = context.flow.task_times(record.mode)
     settings = context.settings
@@ -114,4 +117,6 @@ def _submitted(task_id: str, attempt: int, record: JobRecord, context: StepConte
     first = min(
         settings.poll_policy.first_wait(expected), int(settings.wait_seconds(settings.job_deadline_seconds))
     )
-    return Cursor(task_id=task_id, attempt=attempt, status=CursorStatus.SUBMITTED, wait_seconds=first)
+    return Cursor(
+        task_id=task_id, attempt=attempt, status=CursorStatus.SUBMITTED, wait_seconds=first, rounds=rounds
+    )

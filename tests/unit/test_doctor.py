@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from lipsync.cli import main
 from lipsync.doctor import step_functions
-from lipsync.doctor.checks import BOOTSTRAP_PARAMETER, bucket_finding, concurrency_finding
+from lipsync.doctor.checks import BOOTSTRAP_PARAMETER, concurrency_finding, starts_finding
 
 
 def stack_with_secret(arn: str) -> str:
@@ -140,7 +140,7 @@ def test_service_quotas_values_are_found_by_name_and_compared() -> None:
     }
     found = step_functions.listed([page])
     assert found == {step_functions.START_BUCKET: step_functions.Quota(500.0, "AWS default", "L-1")}
-    short = bucket_finding(found[step_functions.START_BUCKET], step_functions.starts_needed())
+    short = starts_finding(found[step_functions.START_BUCKET], step_functions.starts_needed())
     assert (short.status, short.fix) == (
         "warn",
         "ask Service Quotas for a larger StartExecution throttle token bucket, or send smaller batches",

@@ -125,39 +125,37 @@ def concurrency_finding(unreserved: int, needed: int) -> Finding:
 def step_functions_starts(session: Any, plan: Plan) -> Finding:
     """A batch starts all its executions at once: past the StartExecution bucket, starts are throttled
     (the batch's delivery fails and is retried)."""
-    quotas = sfn.read_quotas(session, session.region_name)
-    return bucket_finding(quotas[sfn.START_BUCKET], sfn.starts_needed())
+    bucket = sfn.read_quotas(session, session.region_name)[sfn.START_BUCKET]
+    return starts_finding(bucket, sfn.starts_needed())
 
 
-def bucket_finding(bucket: sfn.Quota, needed: int) -> Finding:
-    detail = (
-        f"StartExecution bucket {bucket.value:,.0f} ({bucket.source}), "
-        f"a batch and the API's burst start up to {needed:,}"
-    )
-    if bucket.value >= needed:
-        return Finding("step functions starts", "ok", detail)
+def starts_finding(bucket: sfn.Quota, needed: float) -> Finding:
     fix = "ask Service Quotas for a larger StartExecution throttle token bucket, or send smaller batches"
-    return Finding("step functions starts", "warn", detail, fix)
+    need = "a batch and the API's burst start up to"
+    return quota_finding(
+        "step functions starts", f"StartExecution bucket {bucket.value:,.0f}", bucket, need, needed, fix
+    )
 
 
 def step_functions_transitions(session: Any, plan: Plan) -> Finding:
     """Every poll and submission at the configured rates enters states: past the refill rate, Step
     Functions delays them (ExecutionThrottled), and jobs finish later than their tasks."""
-    quotas = sfn.read_quotas(session, session.region_name)
-    return refill_finding(
-        quotas[sfn.TRANSITION_REFILL], sfn.transitions_needed(plan.submit_qps, plan.poll_qps)
-    )
-
-
-def refill_finding(refill: sfn.Quota, needed: float) -> Finding:
-    detail = (
-        f"StateTransition refill {refill.value:,.0f}/s ({refill.source}), "
-        f"the configured submit and poll rates need about {needed:,.0f}/s"
-    )
-    if refill.value >= needed:
-        return Finding("step functions transitions", "ok", detail)
+    refill = sfn.read_quotas(session, session.region_name)[sfn.TRANSITION_REFILL]
+    needed = sfn.transitions_needed(plan.submit_qps, plan.poll_qps)
     fix = "ask Service Quotas for a higher StateTransition refill rate, or lower poll_qps"
-    return Finding("step functions transitions", "warn", detail, fix)
+    need = "the configured submit and poll rates need about"
+    what = f"StateTransition refill {refill.value:,.0f}/s"
+    return quota_finding("step functions transitions", what, refill, need, needed, fix, unit="/s")
+
+
+def quota_finding(
+    check: str, what: str, quota: sfn.Quota, need: str, needed: float, fix: str, unit: str = ""
+) -> Finding:
+    """``quota`` against what the stack ``needed``: below it, Step Functions throttles (a warning)."""
+    detail = f"{what} ({quota.source}), {need} {needed:,.0f}{unit}"
+    if quota.value >= needed:
+        return Finding(check, "ok", detail)
+    return Finding(check, "warn", detail, fix)
 
 
 def volcengine_secret(session: Any, plan: Plan) -> Finding:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.aws_cost import cost_per_job, ten_minute_job
+from benchmarks.job_cost import cost_per_job, ten_minute_job
 from lipsync.emulator import ServiceConfig
 from lipsync.local.runtime import LocalRuntime
 from lipsync.local.synth import synthesized_template

@@ -14,6 +14,8 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from lipsync.local import quotas
 from lipsync.local.lambda_functions import FunctionRegistry
@@ -134,6 +136,47 @@ def test_step_functions_fails_a_state_over_256_kib_with_data_limit_exceeded(aws:
     failed = stepfunctions.describe_execution(executionArn=outcomes["large"])
     assert failed["status"] == "FAILED"
     assert failed["error"] == "States.DataLimitExceeded"
+
+
+def test_step_functions_fails_an_execution_at_25000_history_events(aws: Any) -> None:
+    # Given a Standard state machine that loops forever (a Pass and a Choice: four events a turn)
+    stepfunctions = aws("stepfunctions")
+    spin = {
+        "StartAt": "Spin",
+        "States": {
+            "Spin": {"Type": "Pass", "Next": "Again"},
+            "Again": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.spin", "BooleanEquals": True, "Next": "Spin"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    machine = stepfunctions.create_state_machine(name="spin", definition=json.dumps(spin), roleArn=ROLE)
+    seams = Seams(FunctionRegistry())
+    # When it runs under the local runtime's patches (AWS's quota among them)
+    with MotoPatches([*seams.patches(), *quotas.HISTORY_QUOTA]).installed():
+        arn = stepfunctions.start_execution(
+            stateMachineArn=machine["stateMachineArn"], input=json.dumps({"spin": True})
+        )["executionArn"]
+        assert seams.wait_for(arn, timeout=300)
+    # Then it failed as AWS fails it: event 25,000 is ExecutionFailed with States.Runtime
+    failed = stepfunctions.describe_execution(executionArn=arn)
+    assert (failed["status"], failed["error"], failed["cause"]) == (
+        "FAILED",
+        "States.Runtime",
+        "The execution reached the maximum number of history events (25000).",
+    )
+    # (read from the server's backend, in this process: moto answers GetExecutionHistory with every
+    # event in one page, and serialising 25,000 of them takes longer than the execution itself)
+    backend = stepfunctions_parser_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    events = backend.get_execution_history(arn)["events"]
+    assert len(events) == 25_000
+    assert events[-1]["id"] == 25_000
+    assert events[-1]["type"] == "ExecutionFailed"
+    assert events[-1].get("executionFailedEventDetails") == quotas.HISTORY_FULL
+    assert events[-2]["type"] in ("PassStateEntered", "PassStateExited", "ChoiceStateEntered")
 
 
 def test_a_step_that_outlives_its_functions_timeout_fails_the_job_with_sandbox_timedout(

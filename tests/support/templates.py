@@ -63,3 +63,30 @@ def with_timeout(function: str, seconds: int) -> Change:
         found["Properties"]["Timeout"] = seconds
 
     return change
+
+
+def without_invoke_permission(prefix: str) -> Change:
+    """Removes the ``AWS::Lambda::Permission`` whose logical id starts with ``prefix`` (exactly one)."""
+
+    def change(template: dict[str, Any]) -> None:
+        resources = template["Resources"]
+        [found] = [
+            k for k, r in resources.items() if r["Type"] == "AWS::Lambda::Permission" and k.startswith(prefix)
+        ]
+        del resources[found]
+        for resource in resources.values():  # what waited for it on AWS
+            depends = resource.get("DependsOn")
+            if isinstance(depends, list) and found in depends:
+                depends.remove(found)
+            elif depends == found:
+                del resource["DependsOn"]
+
+    return change
+
+
+def changed(*changes: Change) -> Change:
+    def change(template: dict[str, Any]) -> None:
+        for one in changes:
+            one(template)
+
+    return change

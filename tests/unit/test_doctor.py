@@ -12,7 +12,8 @@ import pytest
 from moto import mock_aws
 
 from lipsync.cli import main
-from lipsync.doctor.checks import BOOTSTRAP_PARAMETER, concurrency_finding
+from lipsync.doctor import step_functions
+from lipsync.doctor.checks import BOOTSTRAP_PARAMETER, concurrency_finding, starts_finding
 
 
 def stack_with_secret(arn: str) -> str:
@@ -47,12 +48,14 @@ def test_a_fresh_account_is_told_what_to_do_first(account: Any, capsys: pytest.C
         "ok   api gateway logging role",
         "ok   powertools layer",
         "warn lambda concurrency",  # moto does not implement GetAccountSettings
+        "ok   step functions starts",
+        "ok   step functions transitions",
         "ok   volcengine secret",
-        lines[6].split(":")[0],  # depends on this machine's Pythons
+        lines[8].split(":")[0],  # depends on this machine's Pythons
     ]
     assert "(fix: node_modules/.bin/cdk bootstrap" in lines[1]
     assert "the stack sets one" in lines[2]
-    assert "LipSync is not deployed yet" in lines[5]
+    assert "LipSync is not deployed yet" in lines[7]
 
 
 def test_a_bootstrapped_account_with_a_managed_layer_that_is_not_published_here(
@@ -99,3 +102,46 @@ def test_lambda_concurrency_against_the_configured_limits() -> None:
     short = concurrency_finding(10, 20)  # a new account's concurrency
     assert short.status == "fail"
     assert "L-B99A9384" in short.fix
+
+
+def test_step_functions_quotas_against_the_configured_rates(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a region outside the three largest, where Service Quotas (moto: none for Step Functions)
+    # has no value: the guide's defaults for it answer, and say so
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
+    with mock_aws():
+        _, found, _ = doctor(capsys)
+        assert found["step functions starts"]["status"] == "ok"
+        assert found["step functions starts"]["detail"] == (
+            "StartExecution bucket 800 (documented default), a batch and the API's burst start up to 540"
+        )
+        assert found["step functions transitions"]["detail"] == (
+            "StateTransition refill 800/s (documented default), "
+            "the configured submit and poll rates need about 32/s"
+        )
+        # When the stack would poll at 200 requests per second per mode
+        _, found, _ = doctor(capsys, "--poll-qps", "200")
+    # Then the line warns, with its fix
+    transitions = found["step functions transitions"]
+    assert transitions["status"] == "warn"
+    assert "need about 1,202/s" in transitions["detail"]
+    assert (
+        transitions["fix"] == "ask Service Quotas for a higher StateTransition refill rate, or lower poll_qps"
+    )
+
+
+def test_service_quotas_values_are_found_by_name_and_compared() -> None:
+    page = {
+        "Quotas": [
+            {"QuotaName": "StartExecution throttle token bucket size", "QuotaCode": "L-1", "Value": 500.0},
+            {"QuotaName": "Open executions", "QuotaCode": "L-2", "Value": 1e6},
+        ]
+    }
+    found = step_functions.listed([page])
+    assert found == {step_functions.START_BUCKET: step_functions.Quota(500.0, "AWS default", "L-1")}
+    short = starts_finding(found[step_functions.START_BUCKET], step_functions.starts_needed())
+    assert (short.status, short.fix) == (
+        "warn",
+        "ask Service Quotas for a larger StartExecution throttle token bucket, or send smaller batches",
+    )

@@ -18,7 +18,7 @@ import requests
 from botocore.config import Config
 from moto import mock_aws
 
-from lipsync.local import moto_caches
+from lipsync.local import moto_caches, quotas
 from lipsync.local.lambda_functions import FunctionRegistry
 from lipsync.local.moto_patches import MotoPatches, MotoSeamError, Patch
 from lipsync.local.moto_server import QUICK_STOP, quick_stop_moto_server
@@ -30,7 +30,7 @@ MISSING = object()
 
 def declared() -> list[Patch]:
     """Every patch the local runtime makes."""
-    return [*Seams(FunctionRegistry()).patches(), *moto_caches.caches(), QUICK_STOP]
+    return [*Seams(FunctionRegistry()).patches(), *quotas.HISTORY_QUOTA, *moto_caches.caches(), QUICK_STOP]
 
 
 def test_every_patch_fits_the_pinned_moto() -> None:

@@ -36,6 +36,8 @@ def register(subcommands: Subcommands) -> None:
     parser.add_argument(
         "--max-unfinished-tasks", type=int, default=10, help="as lipsync:max_unfinished_tasks"
     )
+    parser.add_argument("--submit-qps", type=float, default=1.0, help="as lipsync:submit_qps")
+    parser.add_argument("--poll-qps", type=float, default=5.0, help="as lipsync:poll_qps")
 
 
 def plan_from(args: argparse.Namespace) -> Plan:
@@ -53,6 +55,8 @@ def plan_from(args: argparse.Namespace) -> Plan:
             powertools_layer=args.powertools_layer,
             api_cloud_watch_role=not args.no_api_cloud_watch_role,
             max_unfinished_tasks=args.max_unfinished_tasks,
+            submit_qps=args.submit_qps,
+            poll_qps=args.poll_qps,
         )
     target = LambdaTarget(DEFAULT_PYTHON, args.architecture, args.powertools_layer)
     return Plan(
@@ -61,6 +65,8 @@ def plan_from(args: argparse.Namespace) -> Plan:
         powertools_parameter=target.powertools_parameter,
         api_cloud_watch_role=not args.no_api_cloud_watch_role,
         max_unfinished_tasks=args.max_unfinished_tasks,
+        submit_qps=args.submit_qps,
+        poll_qps=args.poll_qps,
         python_version=target.python_version,
         find_python=find_interpreter,
     )

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import step_functions as sfn
+
 Status = Literal["ok", "warn", "fail"]
 BOOTSTRAP_PARAMETER = "/cdk-bootstrap/hnb659fds/version"  # the default qualifier's
 MIN_BOOTSTRAP_VERSION = 6  # what CDK v2 templates check (their CheckBootstrapVersion rule)
@@ -37,6 +39,8 @@ class Plan:
     powertools_parameter: str = ""  # the managed layer's SSM parameter, for the target
     api_cloud_watch_role: bool = True
     max_unfinished_tasks: int = 10
+    submit_qps: float = 1.0
+    poll_qps: float = 5.0
     python_version: str = "3.13"
     find_python: Callable[[str], str] | None = None  # raises when there is none
 
@@ -118,6 +122,42 @@ def concurrency_finding(unreserved: int, needed: int) -> Finding:
     return Finding("lambda concurrency", "fail", detail, fix)
 
 
+def step_functions_starts(session: Any, plan: Plan) -> Finding:
+    """A batch starts all its executions at once: past the StartExecution bucket, starts are throttled
+    (the batch's delivery fails and is retried)."""
+    bucket = sfn.read_quotas(session, session.region_name)[sfn.START_BUCKET]
+    return starts_finding(bucket, sfn.starts_needed())
+
+
+def starts_finding(bucket: sfn.Quota, needed: float) -> Finding:
+    fix = "ask Service Quotas for a larger StartExecution throttle token bucket, or send smaller batches"
+    need = "a batch and the API's burst start up to"
+    return quota_finding(
+        "step functions starts", f"StartExecution bucket {bucket.value:,.0f}", bucket, need, needed, fix
+    )
+
+
+def step_functions_transitions(session: Any, plan: Plan) -> Finding:
+    """Every poll and submission at the configured rates enters states: past the refill rate, Step
+    Functions delays them (ExecutionThrottled), and jobs finish later than their tasks."""
+    refill = sfn.read_quotas(session, session.region_name)[sfn.TRANSITION_REFILL]
+    needed = sfn.transitions_needed(plan.submit_qps, plan.poll_qps)
+    fix = "ask Service Quotas for a higher StateTransition refill rate, or lower poll_qps"
+    need = "the configured submit and poll rates need about"
+    what = f"StateTransition refill {refill.value:,.0f}/s"
+    return quota_finding("step functions transitions", what, refill, need, needed, fix, unit="/s")
+
+
+def quota_finding(
+    check: str, what: str, quota: sfn.Quota, need: str, needed: float, fix: str, unit: str = ""
+) -> Finding:
+    """``quota`` against what the stack ``needed``: below it, Step Functions throttles (a warning)."""
+    detail = f"{what} ({quota.source}), {need} {needed:,.0f}{unit}"
+    if quota.value >= needed:
+        return Finding(check, "ok", detail)
+    return Finding(check, "warn", detail, fix)
+
+
 def volcengine_secret(session: Any, plan: Plan) -> Finding:
     try:
         outputs = session.client("cloudformation").describe_stacks(StackName=plan.stack_name)["Stacks"][0]
@@ -163,6 +203,8 @@ CHECKS: tuple[Callable[[Any, Plan], Finding], ...] = (
     api_gateway_logging_role,
     powertools_layer,
     lambda_concurrency,
+    step_functions_starts,
+    step_functions_transitions,
     volcengine_secret,
     python_for_synth,
 )

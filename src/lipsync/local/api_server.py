@@ -5,7 +5,9 @@ Built on werkzeug (already here through moto) so that HTTP framing is a library'
 answers what API Gateway answers before a function runs: a JSON 400 for a Content-Length that is not
 a number, a JSON 413 above API Gateway's 10 MB payload limit, a JSON 400 for a body that is not UTF-8
 text, a JSON 502 when the function fails (its error, or an answer over Lambda's 6 MB), and a JSON 504
-when it has not answered within API Gateway's 29 s integration timeout. Answers carry ``headers`` and
+when it has not answered within API Gateway's 29 s integration timeout. A route the template defines
+whose function's resource policy does not let API Gateway invoke it answers as API Gateway does: 500
+"Internal server error", the log saying why (``invocable``). Answers carry ``headers`` and
 ``multiValueHeaders`` merged, with API Gateway's default ``Content-Type: application/json``."""
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from .lambda_functions import LambdaContext
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # (method, url, headers, body) -> None to serve the request, or why it is refused (403): ``--auth iam``.
 Authorizer = Callable[[str, str, dict[str, str], bytes | None], str | None]
+# (method, path) -> whether API Gateway may invoke the function for it (its Lambda permission).
+Invocable = Callable[[str, str], bool]
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+INVALID_PERMISSIONS = "Execution failed due to configuration error: Invalid permissions on Lambda function"
 INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's REST integration timeout (default and maximum)
 logger = logging.getLogger(__name__)
 
@@ -63,8 +68,10 @@ class ApiServer:
         authorizer: Authorizer | None = None,
         on_request: Callable[[str, str, int], None] | None = None,
         integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+        invocable: Invocable | None = None,
     ) -> None:
         self._handler = handler
+        self._invocable = invocable
         self._integration_timeout = integration_timeout
         self._authorizer = authorizer
         self._on_request = on_request  # told of every answer: method, path, status
@@ -100,6 +107,9 @@ class ApiServer:
                 refused = "the request's signature could not be checked"
             if refused:
                 return _json(403, refused)
+        if self._invocable is not None and not self._invocable(request.method, request.path):
+            logger.error(INVALID_PERMISSIONS)
+            return _json(500, "Internal server error")
         try:
             body = data.decode("utf-8") if data else None
         except UnicodeDecodeError:

@@ -22,6 +22,7 @@ from lipsync_core.jobs.domain.flow_limits import FlowLimits
 from . import quotas
 from .api_server import ApiServer, Authorizer
 from .iam.gate import IamGate
+from .iam.invocations import InvokePermissions
 from .moto_server import quick_stop_moto_server
 from .stack import MOTO_CONFIG, LocalStack
 from .synth import synthesized_template
@@ -125,7 +126,10 @@ class LocalRuntime:
                 gate=self.gate,
             )
             stack = self.stack.start()
-            self.dispatcher = TriggerDispatcher(self.stack.template, self.stack.registry, self.time_scale)
+            permissions = InvokePermissions.of(self.stack.template)
+            self.dispatcher = TriggerDispatcher(
+                self.stack.template, self.stack.registry, self.time_scale, permissions
+            )
             self.dispatcher.mirror()
             self.dispatcher.start()
             registry = self.stack.registry
@@ -135,6 +139,7 @@ class LocalRuntime:
                 port=self.ports.api,
                 authorizer=self._authorizer,
                 on_request=self._on_request,
+                invocable=permissions.api_may_invoke(api.name),
             ).start()
         except BaseException:
             self.stop()

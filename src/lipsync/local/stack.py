@@ -28,7 +28,7 @@ from botocore.credentials import ReadOnlyCredentials
 from lipsync_core.jobs.domain.flow_limits import FlowLimits
 from lipsync_core.volc.signer import Credentials
 
-from . import moto_caches
+from . import moto_caches, quotas
 from .aws_events import execution_status_change
 from .iam.acting import CREDENTIALS_PER_CONTEXT
 from .iam.gate import IamGate
@@ -119,7 +119,13 @@ class LocalStack:
         # The meter first: its DynamoDB count reads items inside the seams' DynamoDB lock.
         self.usage = UsageMeter()
         self.patches = MotoPatches(
-            [*self.usage.patches(), *self.seams.patches(), *moto_caches.caches(), *acting]
+            [
+                *self.usage.patches(),
+                *self.seams.patches(),
+                *quotas.HISTORY_QUOTA,
+                *moto_caches.caches(),
+                *acting,
+            ]
         )
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()

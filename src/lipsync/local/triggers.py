@@ -9,6 +9,14 @@ AWS gives it. A message whose handler fails is retried, as Lambda retries an asy
 ``AWS::Lambda::EventInvokeConfig`` in the template: the failed-deliveries queue), as Lambda's
 invocation record; without one it is dropped with an error logged. Schedules
 run on a timer (scaled like the Wait states), and DynamoDB streams are read by ``streams``.
+
+Each delivery is first judged against the function's resource policy (its ``AWS::Lambda::Permission``s,
+``iam.invocations``), as Lambda judges EventBridge's and S3's invocations: a rule or schedule whose
+target may not be invoked is not retried and its event goes to the target's dead-letter queue with
+``ERROR_CODE`` ``NO_PERMISSIONS`` (EventBridge's documented behaviour), or is dropped without one; a
+bucket notification to a function S3 may not invoke cannot even be configured (S3 answers
+``InvalidArgument``, "Unable to validate the following destination configurations": the deploy fails),
+so the runtime refuses to start.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from urllib.parse import unquote_plus
 import boto3
 
 from .aws_events import failure_record, s3_object_created, scheduled_event
+from .iam.invocations import EVENTS, S3, InvokePermissions
 from .lambda_functions import FunctionRegistry
 from .streams import StreamPoller, stream_mappings
 from .template import ACCOUNT_ID, REGION, Template
@@ -38,11 +47,25 @@ IDLE_POLL_MIN_SECONDS = 0.005
 IDLE_POLL_MAX_SECONDS = 0.1
 
 
+class UnauthorizedTriggerError(RuntimeError):
+    """A trigger the template configures that AWS would refuse to configure."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Who invokes a function, on behalf of what, and where an event it may not deliver goes."""
+
+    principal: str  # the service: events.amazonaws.com, s3.amazonaws.com
+    arn: str  # the rule or the bucket
+    dead_letter_url: str | None = None  # the rule target's DeadLetterConfig queue
+
+
 @dataclass(frozen=True)
 class Route:
     queue_url: str
     function: str
     translate: Callable[[dict[str, Any]], dict[str, Any]]
+    source: Source
 
 
 def _s3_translate(message: dict[str, Any]) -> dict[str, Any]:
@@ -73,12 +96,19 @@ def _schedule_seconds(expression: str) -> float:
 
 
 class TriggerDispatcher:
-    def __init__(self, template: Template, registry: FunctionRegistry, time_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        template: Template,
+        registry: FunctionRegistry,
+        time_scale: float = 1.0,
+        permissions: InvokePermissions | None = None,
+    ) -> None:
         self.template = template
         self.registry = registry
         self.time_scale = time_scale  # schedules run this much faster here, like the Wait states
+        self.permissions = permissions or InvokePermissions.of(template)
         self.routes: list[Route] = []
-        self.schedules: list[tuple[str, float]] = []  # (function, period in seconds on AWS)
+        self.schedules: list[tuple[str, float, Source]] = []  # (function, period in seconds on AWS, source)
         self.delivered: list[tuple[str, bool]] = []  # (function, succeeded), for inspection
         self.on_failure: dict[str, str] = {}  # function -> the queue its failed invocations go to
         self.streams: list[StreamPoller] = []
@@ -97,15 +127,20 @@ class TriggerDispatcher:
     def mirror(self) -> None:
         """Create the mirrors of every rule and bucket notification that targets one of our functions."""
         events = boto3.client("events", region_name=REGION, config=INTERNAL)
+        sqs = boto3.client("sqs", region_name=REGION, config=INTERNAL)
         for lid in self.template.of_type("AWS::Events::Rule"):
             props = self.template.resources[lid]["Properties"]
-            functions = [self._function_name(t["Arn"]) for t in props.get("Targets", [])]
-            functions = [f for f in functions if f in self.registry]
-            if not functions:
+            rule_arn = str(self.template.resolve({"Fn::GetAtt": [lid, "Arn"]}))
+            targets = [
+                (self._function_name(t["Arn"]), self._dead_letter_url(sqs, t, rule_arn))
+                for t in props.get("Targets", [])
+            ]
+            targets = [(f, source) for f, source in targets if f in self.registry]
+            if not targets:
                 continue
             if "ScheduleExpression" in props:
                 period = _schedule_seconds(props["ScheduleExpression"])
-                self.schedules += [(f, period) for f in functions]
+                self.schedules += [(f, period, source) for f, source in targets]
                 continue
             url, arn = self._queue(f"lipsync-local-rule-{lid}"[:80])
             bus = self.template.resolve(props.get("EventBusName", "default"))
@@ -113,8 +148,7 @@ class TriggerDispatcher:
             pattern = json.dumps(self.template.resolve(props["EventPattern"]))
             events.put_rule(Name=name, EventBusName=bus, EventPattern=pattern)
             events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "mirror", "Arn": arn}])
-            self.routes += [Route(url, f, _eventbridge_translate) for f in functions]
-        sqs = boto3.client("sqs", region_name=REGION, config=INTERNAL)
+            self.routes += [Route(url, f, _eventbridge_translate, source) for f, source in targets]
         for lid in self.template.of_type("AWS::Lambda::EventInvokeConfig"):
             props = self.template.resources[lid]["Properties"]
             destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
@@ -131,6 +165,13 @@ class TriggerDispatcher:
                 props["NotificationConfiguration"].get("LambdaFunctionConfigurations", [])
             ):
                 function = self._function_name(config["LambdaFunctionArn"])
+                source = Source(S3, f"arn:aws:s3:::{bucket}")
+                if not self.permissions.allows(function, S3, source.arn):
+                    raise UnauthorizedTriggerError(
+                        f"the notification of bucket {bucket} to {function} cannot be configured: "
+                        "Unable to validate the following destination configurations (the function's "
+                        "resource policy does not let s3.amazonaws.com invoke it)"
+                    )
                 url, arn = self._queue(f"lipsync-local-s3-{lid}-{index}"[:80])
                 queues.append(
                     {
@@ -139,7 +180,7 @@ class TriggerDispatcher:
                         **({"Filter": config["Filter"]} if "Filter" in config else {}),
                     }
                 )
-                self.routes.append(Route(url, function, _s3_translate))
+                self.routes.append(Route(url, function, _s3_translate, source))
             s3.put_bucket_notification_configuration(
                 Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queues}
             )
@@ -147,6 +188,37 @@ class TriggerDispatcher:
             StreamPoller(mapping, self.registry, self._stop)
             for mapping in stream_mappings(self.template, self.registry)
         ]
+
+    def _dead_letter_url(self, sqs: Any, target: dict[str, Any], rule_arn: str) -> Source:
+        dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
+        url = None
+        if dead_letter:
+            queue = str(self.template.resolve(dead_letter)).rsplit(":", 1)[-1]
+            url = str(sqs.get_queue_url(QueueName=queue)["QueueUrl"])
+        return Source(EVENTS, rule_arn, url)
+
+    def _invocable(self, function: str, source: Source, event: dict[str, Any]) -> bool:
+        """Whether ``source`` may invoke ``function``; if not, the event goes where EventBridge sends an
+        event it may not deliver (S3 notifications never get here: they were refused when configured)."""
+        if self.permissions.allows(function, source.principal, source.arn):
+            return True
+        logger.error("local trigger: %s may not invoke %s (no permission)", source.arn, function)
+        self.delivered.append((function, False))
+        if source.dead_letter_url is not None:
+            boto3.client("sqs", region_name=REGION, config=INTERNAL).send_message(
+                QueueUrl=source.dead_letter_url,
+                MessageBody=json.dumps(event, default=str),
+                MessageAttributes={
+                    name: {"DataType": "String", "StringValue": value}
+                    for name, value in (
+                        ("RULE_ARN", source.arn),
+                        ("TARGET_ARN", f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function}"),
+                        ("ERROR_CODE", "NO_PERMISSIONS"),
+                        ("ERROR_MESSAGE", f"no resource policy of {function} lets EventBridge invoke it"),
+                    )
+                },
+            )
+        return False
 
     def start(self) -> None:
         for poller in self.streams:
@@ -161,22 +233,25 @@ class TriggerDispatcher:
             )
             thread.start()
             self._threads.append(thread)
-        for function, period in self.schedules:
+        for function, period, source in self.schedules:
             if self.time_scale <= 0:
                 continue  # waits are skipped entirely: a schedule would spin
             thread = threading.Thread(
                 target=self._tick,
-                args=(function, period * self.time_scale),
+                args=(function, period * self.time_scale, source),
                 name=f"schedule-{function}",
                 daemon=True,
             )
             thread.start()
             self._threads.append(thread)
 
-    def _tick(self, function: str, period: float) -> None:
+    def _tick(self, function: str, period: float, source: Source) -> None:
         while not self._stop.wait(period):
+            event = scheduled_event()
+            if not self._invocable(function, source, event):
+                continue
             try:
-                self.registry.call(function, scheduled_event())
+                self.registry.call(function, event)
             except Exception:
                 logger.exception("local schedule: %s failed", function)
 
@@ -211,6 +286,9 @@ class TriggerDispatcher:
                     sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])
                     continue
                 event = route.translate(body)
+                if not self._invocable(route.function, route.source, event):  # never retried
+                    sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    continue
                 failure: Exception | None = None
                 try:
                     self.registry.call(route.function, event)

@@ -67,17 +67,25 @@ def webhook_secret(session: Any, up: Up) -> str:
     return str(secrets.get_secret_value(SecretId=name)["SecretString"])
 
 
+def succeeded_with_webhook(up: Up, session: Any, media: Media, receiver: Receiver) -> str:
+    """A job that succeeds, its Succeeded event to be POSTed to ``receiver``; its id."""
+    client = LipSync(up.api, session=session)
+    job_id = str(
+        client.submit(
+            mode="lite",
+            video=media.url("face.mp4"),
+            audio=media.url("voice.wav"),
+            webhook={"url": receiver.url, "events": ["succeeded"]},
+        )["job_id"]
+    )
+    assert client.wait(job_id, interval=0.1)["status"] == "SUCCEEDED"
+    return job_id
+
+
 def test_a_signed_webhook_is_retried_after_a_500(
     up: Up, session: Any, media: Media, receiver: Receiver
 ) -> None:
-    client = LipSync(up.api, session=session)
-    job_id = client.submit(
-        mode="lite",
-        video=media.url("face.mp4"),
-        audio=media.url("voice.wav"),
-        webhook={"url": receiver.url, "events": ["succeeded"]},
-    )["job_id"]
-    assert client.wait(job_id, interval=0.1)["status"] == "SUCCEEDED"
+    job_id = succeeded_with_webhook(up, session, media, receiver)
     assert receiver.taken.wait(GUARD_SECONDS), f"delivered {len(receiver.received)} time(s), never taken"
 
     secret = webhook_secret(session, up)
@@ -97,14 +105,7 @@ def test_a_signed_webhook_is_retried_after_a_500(
 def test_a_delivery_that_always_fails_is_kept_where_the_user_reads_it(
     up: Up, session: Any, media: Media, receiver: Receiver
 ) -> None:
-    client = LipSync(up.api, session=session)
-    job_id = client.submit(
-        mode="lite",
-        video=media.url("face.mp4"),
-        audio=media.url("voice.wav"),
-        webhook={"url": receiver.url, "events": ["succeeded"]},
-    )["job_id"]
-    assert client.wait(job_id, interval=0.1)["status"] == "SUCCEEDED"
+    job_id = succeeded_with_webhook(up, session, media, receiver)
     queue = up.document["failed_deliveries_queue_url"]
     sqs = session.client("sqs", endpoint_url=up.document["aws"])
     # Long polling (not a sleep): the record arrives once Lambda's retries are exhausted.

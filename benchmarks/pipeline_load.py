@@ -21,6 +21,9 @@ from lipsync.emulator import ServiceConfig
 from lipsync.local import moto_caches
 from lipsync.local.runtime import LocalRuntime
 from lipsync.media.samples import make_talking_head, make_voice
+from lipsync_client.client import BUSY
+
+POST_ATTEMPTS = 5  # a busy answer is asked again, with the same key, up to this many times in all
 
 SIZES = (50, 100, 200)
 BASELINE_SIZE = 200
@@ -46,9 +49,18 @@ def run(jobs: int, *, baseline: bool) -> dict[str, Any]:
         }
         api = runtime.endpoints.api
 
+        retried: list[int] = []
+
         def start(index: int) -> str:
+            """As a polite client does: a busy answer (the API's 29 s passed while the one machine ran
+            every function) is asked again with the same Idempotency-Key, which returns the same job."""
             headers = {"Idempotency-Key": f"load-{index}"}
-            answer = requests.post(f"{api}/jobs", json=request, timeout=60, headers=headers)
+            for _ in range(POST_ATTEMPTS):
+                answer = requests.post(f"{api}/jobs", json=request, timeout=60, headers=headers)
+                if answer.status_code not in BUSY:
+                    break
+                retried.append(index)
+            answer.raise_for_status()
             return str(answer.json()["job_id"])
 
         started, cpu = time.monotonic(), time.process_time()
@@ -76,6 +88,7 @@ def run(jobs: int, *, baseline: bool) -> dict[str, Any]:
         "events": len(events),
         "paid": paid,
         "distinct": len(set(ids)),
+        "retried": len(retried),
         "failures": failures,
     }
 
@@ -100,7 +113,8 @@ def main() -> list[Row]:
             f"pipeline: {jobs} concurrent jobs accepted in {after['accepted']:.1f} s, all ended in "
             f"{after['elapsed']:.1f} s ({after['cpu'] / after['elapsed']:.2f} cores of this process); "
             f"{after['succeeded']} succeeded, {after['events']} terminal events and {after['paid']} paid "
-            f"tasks for {after['distinct']} jobs"
+            f"tasks for {after['distinct']} jobs ({after['retried']} requests asked again after a busy "
+            "answer)"
         )
         rows.append(
             Row(
@@ -114,7 +128,8 @@ def main() -> list[Row]:
         )
     print(
         f"pipeline, before: {BASELINE_SIZE} jobs ended in {before['elapsed']:.1f} s "
-        f"({before['cpu'] / before['elapsed']:.2f} cores of this process)"
+        f"({before['cpu'] / before['elapsed']:.2f} cores of this process; {before['retried']} requests asked "
+        "again after a busy answer)"
     )
     return rows
 

@@ -124,7 +124,7 @@ class JobWorkflow(Construct):
             error=FailState.FAILURE_NOT_RECORDED,
             cause="recording the failure failed; the reconciler records and announces it",
         )
-        self._record_failure_retries(record_failure)
+        self._retry_any_error(record_failure, attempts=3)
         record_failure.add_catch(not_recorded, errors=["States.ALL"], result_path="$.last_error")
         emit_failed.add_catch(not_announced, errors=["States.ALL"], result_path="$.last_error")
         # A job that already ended (cancelled through the API) announces nothing more: one terminal event.
@@ -143,7 +143,7 @@ class JobWorkflow(Construct):
         recorded as failed and fails its iteration, which fails the Map: the job fails with its reason.
         A segment's retries and resubmissions are its own; the others go on meanwhile."""
         record = self._invoke("SegmentRecordFailure", functions.record_failure, result_path="$.event")
-        self._record_failure_retries(record)
+        self._retry_any_error(record, attempts=3)
         failed = sfn.Fail(self, "SegmentFailed", error_path="$.error.Error", cause_path="$.error.Cause")
         record.add_catch(failed, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
         record.next(failed)
@@ -239,12 +239,13 @@ class JobWorkflow(Construct):
         return line.next(submit).next(wait)
 
     @staticmethod
-    def _record_failure_retries(step: tasks.LambdaInvoke) -> None:
+    def _retry_any_error(step: sfn.TaskStateBase, attempts: int) -> None:
+        """The last steps of a path (recording, announcing): any error, a few times, 2 s doubling."""
         step.add_retry(
             errors=["States.ALL"],
             interval=cdk.Duration.seconds(2),
             backoff_rate=2,
-            max_attempts=3,
+            max_attempts=attempts,
             jitter_strategy=sfn.JitterType.FULL,
         )
 
@@ -309,11 +310,5 @@ class JobWorkflow(Construct):
             ],
             result_path=sfn.JsonPath.DISCARD,
         )
-        step.add_retry(
-            errors=["States.ALL"],
-            interval=cdk.Duration.seconds(2),
-            backoff_rate=2,
-            max_attempts=4,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        self._retry_any_error(step, attempts=4)
         return step

@@ -13,16 +13,20 @@ LEVEL_STEP = 20  # luma step between consecutive source frames: survives H.264 e
 LEVEL_BASE = 20
 
 
-def make_indexed_video(path: Path, *, frames: int, fps: int = 10, width: int = 64, height: int = 48) -> Path:
-    """Frame ``i`` is uniformly grey at luma ``LEVEL_BASE + i * LEVEL_STEP``."""
-    assert LEVEL_BASE + (frames - 1) * LEVEL_STEP <= 235
+def make_indexed_video(
+    path: Path, *, frames: int, fps: int = 10, width: int = 64, height: int = 48, period: int | None = None
+) -> Path:
+    """Frame ``i`` is uniformly grey at luma ``LEVEL_BASE + (i % period) * LEVEL_STEP`` (``period``:
+    ``frames`` unless given, for a video longer than the levels a frame can show)."""
+    period = period or frames
+    assert LEVEL_BASE + (period - 1) * LEVEL_STEP <= 235
     with av.open(str(path), "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"preset": "ultrafast", "crf": "10", "g": "1"}
         for index in range(frames):
             yuv = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
-            yuv[:height] = LEVEL_BASE + index * LEVEL_STEP
+            yuv[:height] = LEVEL_BASE + (index % period) * LEVEL_STEP
             frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
             frame.pts = index
             frame.time_base = Fraction(1, fps)

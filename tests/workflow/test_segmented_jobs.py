@@ -14,19 +14,15 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
 import boto3
-import numpy as np
 import pytest
 
 from lipsync_core.jobs.domain.segmenting import parent_of
 from tests.support.media import (
-    LEVEL_BASE,
-    LEVEL_STEP,
     Media,
     make_indexed_video,
     make_phrases,
@@ -58,22 +54,6 @@ def long_voice(media: Media) -> str:
 def segmented(pipeline: Pipeline, specs: Any) -> Pipeline:
     specs(json.dumps(SPECS))
     return pipeline
-
-
-def make_cycling_video(path: Path, *, frames: int, fps: int = FPS) -> Path:
-    """Frame ``i`` shows grey level ``i % PERIOD`` (a Basic video as long as its voice)."""
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        stream.options = {"preset": "ultrafast", "crf": "10", "g": "1"}
-        for index in range(frames):
-            yuv = np.full((120 * 3 // 2, 160), 128, dtype=np.uint8)
-            yuv[:120] = LEVEL_BASE + (index % PERIOD) * LEVEL_STEP
-            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-            frame.pts, frame.time_base = index, Fraction(1, fps)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
 
 
 def looped(segments: list[Any], *, template_frames: int) -> list[int]:
@@ -176,7 +156,15 @@ def test_a_lite_voice_three_times_the_limit_becomes_one_seamless_video(
 def test_a_basic_pair_is_cut_at_the_same_frames_and_joined_without_a_repeated_or_dropped_frame(
     segmented: Pipeline, media: Media, long_voice: str, tmp_path: Path
 ) -> None:
-    make_cycling_video(media.root / "talking.mp4", frames=round(VOICE_SECONDS * FPS))
+    # a Basic video as long as its voice, frame i showing grey level i % PERIOD
+    make_indexed_video(
+        media.root / "talking.mp4",
+        frames=round(VOICE_SECONDS * FPS),
+        fps=FPS,
+        width=160,
+        height=120,
+        period=PERIOD,
+    )
     request = segmented.request(mode="basic", video=media.url("talking.mp4"), audio=long_voice)
     description = segmented.run("long-basic", request)
     assert description["status"] == "SUCCEEDED", description

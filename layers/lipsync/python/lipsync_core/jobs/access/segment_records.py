@@ -24,15 +24,19 @@ def segments_of(record: JobRecord, store: JobStore) -> list[JobRecord]:
     return found
 
 
+def stop_segment(segment: JobRecord, store: JobStore, *, reason: str) -> bool:
+    """``segment`` CANCELLED because its job ended (False: it had already ended)."""
+    return store.finish(segment.job_id, Status.CANCELLED, error={"name": "SegmentStopped", "message": reason})
+
+
 def end_segments(
-    record: JobRecord, store: JobStore, line: Line, flow: FlowControl, *, reason: str
+    segments: list[JobRecord], store: JobStore, line: Line, flow: FlowControl, *, reason: str
 ) -> list[JobRecord]:
-    """The job's segments that were still running, now CANCELLED (as they were before)."""
+    """Of a job's ``segments`` (``segments_of``), those that were still running, now CANCELLED (as they
+    were before); every one out of the line, its slot given back."""
     ended = []
-    for segment in segments_of(record, store):
-        if not segment.terminal and store.finish(
-            segment.job_id, Status.CANCELLED, error={"name": "SegmentStopped", "message": reason}
-        ):
+    for segment in segments:
+        if not segment.terminal and stop_segment(segment, store, reason=reason):
             ended.append(segment)
         line.remove(segment.job_id)
         flow.release_slot(segment.job_id, segment.mode)

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lipsync_core.jobs.access.bus import publish
-from lipsync_core.jobs.access.segment_records import end_segments
+from lipsync_core.jobs.access.segment_records import end_segments, segments_of
 from lipsync_core.jobs.domain.contract import DetailType, FailState, Status
 from lipsync_core.jobs.domain.errors import JobStateConflictError
 from lipsync_core.jobs.domain.events import cancelled_detail
@@ -34,7 +34,9 @@ def cancel_job(job_id: str, context: EntryContext) -> dict[str, Any]:
         raise JobStateConflictError(f"job {job_id} is already {store.get(job_id).status}")
     context.line.remove(job_id)
     # A segmented job's segments stop with it; their tasks at the service are cancelled as the job's is.
-    segments = end_segments(record, store, context.line, context.flow, reason="the job was cancelled")
+    segments = end_segments(
+        segments_of(record, store), store, context.line, context.flow, reason="the job was cancelled"
+    )
     if record.execution_arn:
         try:
             context.stepfunctions.stop_execution(

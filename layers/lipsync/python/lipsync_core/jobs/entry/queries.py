@@ -4,6 +4,7 @@ first), and the line itself."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 from lipsync_core.jobs.access.presigning import InputSigner, url_signer
@@ -76,22 +77,18 @@ def segments_view(record: JobRecord, context: EntryContext) -> dict[str, Any] | 
             done += planned.frames
         elif segment is not None and isinstance(segment.progress, int | float):
             done += planned.frames * min(float(segment.progress), 100.0) / 100
-    counts: dict[str, int] = {}
-    for item in listed:
-        counts[item.get("status", "UNKNOWN")] = counts.get(item.get("status", "UNKNOWN"), 0) + 1
     return {
         "total": len(listed),
-        "by_status": counts,
+        "by_status": dict(Counter(item.get("status", "UNKNOWN") for item in listed)),
         "progress": round(100 * done / total, 1),
         "items": listed,
     }
 
 
 def _furthest(by_status: dict[str, int], recorded: str) -> str:
-    for status in (Status.RUNNING, Status.SUBMITTED):
-        if by_status.get(status) or (status == Status.RUNNING and by_status.get(Status.SUCCEEDED)):
-            return status
-    return recorded
+    if by_status.get(Status.RUNNING) or by_status.get(Status.SUCCEEDED):
+        return Status.RUNNING
+    return Status.SUBMITTED if by_status.get(Status.SUBMITTED) else recorded
 
 
 def get_job(job_id: str, context: EntryContext) -> dict[str, Any]:

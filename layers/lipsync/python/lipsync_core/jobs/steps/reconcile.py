@@ -15,7 +15,7 @@ from lipsync_core.jobs.access.bus import publish
 from lipsync_core.jobs.access.flow_control import FlowControl
 from lipsync_core.jobs.access.job_store import JobStore
 from lipsync_core.jobs.access.line import Line
-from lipsync_core.jobs.access.segment_records import end_segments
+from lipsync_core.jobs.access.segment_records import end_segments, segments_of, stop_segment
 from lipsync_core.jobs.domain.contract import NOT_TERMINAL_STATUSES, ErrorName, FailState, Status
 from lipsync_core.jobs.domain.errors import JobNotFoundError
 from lipsync_core.jobs.domain.events import terminal_detail
@@ -70,7 +70,8 @@ class Reconciler:
         released = self.flow.release_slot(job_id, record.mode)
         outcome = "slot released" if released else "nothing held"
         # A segmented job's segments ran in its execution: whatever ended it ended them.
-        if end_segments(record, self.store, line, self.flow, reason="the job's execution ended"):
+        segments = segments_of(record, self.store)
+        if end_segments(segments, self.store, line, self.flow, reason="the job's execution ended"):
             outcome += "; segments stopped"
         if record.terminal:
             if status == "FAILED" and error == FailState.ANNOUNCEMENT_FAILED:
@@ -121,8 +122,7 @@ class Reconciler:
             job = None
         if job is not None and not job.terminal:
             return False
-        reason = {"name": "SegmentStopped", "message": "its job had ended"}
-        self.store.finish(segment.job_id, Status.CANCELLED, error=reason)
+        stop_segment(segment, self.store, reason="its job had ended")
         return True
 
     def _reconcile_if_ended(self, record: JobRecord) -> bool:

@@ -58,22 +58,23 @@ def record_failure(state: FailureState, context: StepContext) -> dict[str, Any]:
         record: JobRecord | None = context.job(state.job_id)
     except JobNotFoundError:
         record = None
+    segments: list[JobRecord] = []
     if record is not None:
         context.line.remove(state.holder)  # a job that failed while it waited (its wait timed out)
         context.flow.release_slot(state.holder, record.mode)
-        failure = _segment_named(record, failure, context)
+        segments = segments_of(record, store)
+        failure = _segment_named(segments, failure)
     if record is not None and not store.finish(state.job_id, Status.FAILED, error=failure):
         return {"job_id": state.job_id, "status": store.get(state.job_id).status, "ignored_error": failure}
-    if record is not None:  # the segments still running stop with their job
-        end_segments(record, store, context.line, context.flow, reason="another segment of the job failed")
+    # the segments still running stop with their job
+    end_segments(segments, store, context.line, context.flow, reason="another segment of the job failed")
     if record is None or record.parent is None:  # a segment's failure is its job's to count
         context.metrics.add_metric(m.FAILED, "Count", 1)
     return failed_detail(state.job_id, failure, record, state.cursor)
 
 
-def _segment_named(record: JobRecord, failure: dict[str, Any], context: StepContext) -> dict[str, Any]:
-    """A segmented job's failure says which segment failed (the one whose record is FAILED)."""
-    segments = segments_of(record, context.store)
+def _segment_named(segments: list[JobRecord], failure: dict[str, Any]) -> dict[str, Any]:
+    """A segmented job's failure says which of its ``segments`` failed (the one whose record is FAILED)."""
     for position, segment in enumerate(segments, start=1):
         if segment.status == Status.FAILED:
             message = f"segment {position} of {len(segments)} failed: {failure['message']}"
